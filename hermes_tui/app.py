@@ -1,0 +1,124 @@
+"""The Textual application: owns the wizard state, saves it on every change, switches steps.
+
+Screens never write the state file themselves: they call ``app.update_state``,
+``app.finish_step`` and ``app.goto``, which save first and then move on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from hermes_tui.settings import Settings
+from hermes_tui.state import (
+    STEP_ORDER,
+    STEP_TITLES,
+    StateError,
+    StateStore,
+    StepId,
+    StepStatus,
+    WizardState,
+    step_number,
+)
+
+
+def styles_dir() -> Path:
+    """``styles/`` beside the package when installed (wheel), else the repository's."""
+    here = Path(__file__).resolve().parent
+    installed = here / "styles"
+    return installed if installed.is_dir() else here.parent / "styles"
+
+
+class HermesApp(App[int]):
+    """Seven steps, one screen each, resumable from ``wizard.toml``."""
+
+    TITLE = "Hermes setup"
+    CSS_PATH = [styles_dir() / "app.tcss"]
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit-anywhere"),
+    ]
+
+    def __init__(self, settings: Settings, store: StateStore, state: WizardState,
+                 notice: str | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.store = store
+        self.state = state
+        self._notice = notice
+
+    def on_mount(self) -> None:
+        self.push_screen(self._screen_for(self.state.current_step))
+        if self._notice:
+            self.notify(self._notice, title="Progress file", severity="warning", timeout=20)
+
+    # -- navigation -------------------------------------------------------------------
+
+    def _screen_for(self, step: StepId) -> Screen:
+        from hermes_tui.ui.screens import screen_class
+
+        return screen_class(step)()
+
+    def save(self) -> bool:
+        """Persist the state; on failure tell the user and keep going in memory."""
+        try:
+            self.store.save(self.state)
+        except StateError as exc:
+            self.notify(str(exc), title="Progress not saved", severity="error", timeout=20)
+            return False
+        return True
+
+    def goto(self, step: StepId) -> None:
+        self.state.current_step = step
+        self.save()
+        self.switch_screen(self._screen_for(step))
+
+    def set_status(self, step: StepId, status: StepStatus, reason: str | None = None) -> None:
+        record = self.state.steps[step]
+        record.status = status
+        record.reason = reason
+        record.updated_at = self.store.clock()
+        self.save()
+        from hermes_tui.ui.widgets.step_sidebar import StepSidebar
+
+        for sidebar in self.screen.query(StepSidebar):
+            sidebar.show_state(self.state)
+
+    def finish_step(self, step: StepId, status: StepStatus = StepStatus.DONE,
+                    reason: str | None = None) -> None:
+        """Record how ``step`` ended and open the next one."""
+        self.set_status(step, status, reason)
+        index = STEP_ORDER.index(step)
+        if index + 1 < len(STEP_ORDER):
+            self.goto(STEP_ORDER[index + 1])
+
+    def go_back(self, step: StepId) -> None:
+        index = STEP_ORDER.index(step)
+        if index > 0:
+            self.goto(STEP_ORDER[index - 1])
+
+    def can_jump(self, step: StepId) -> bool:
+        return self.state.visited(step)
+
+    def jump(self, step: StepId) -> None:
+        if self.can_jump(step):
+            self.goto(step)
+        else:
+            self.notify(f"Finish the earlier steps before {STEP_TITLES[step]}.", severity="warning")
+
+    # -- command palette --------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for step in STEP_ORDER:
+            if self.can_jump(step) and step != self.state.current_step:
+                yield SystemCommand(
+                    f"Go to step {step_number(step)}: {STEP_TITLES[step]}",
+                    f"Open the {STEP_TITLES[step]} step ({self.state.status(step).value})",
+                    partial(self.jump, step),
+                )

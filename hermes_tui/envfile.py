@@ -1,0 +1,96 @@
+"""Read and update a Hermes profile ``.env`` without losing anything the user wrote.
+
+Hermes loads ``.env`` with python-dotenv, so this module parses with python-dotenv's own
+parser and writes values in a form that parser reads back exactly. Updating a key rewrites
+only that key's line; comments, blank lines, unknown keys and malformed lines stay as they
+were. The file is always written atomically with mode 0600: it holds secrets.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from dotenv.parser import parse_stream
+
+from hermes_tui.fsutil import atomic_write
+
+ENV_MODE = 0o600
+_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Characters that need no quoting for python-dotenv (or a shell) to read them back as-is.
+_PLAIN_RE = re.compile(r"[A-Za-z0-9_./:@+,%^~-]+")
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"}
+
+
+class EnvFileError(ValueError):
+    """A key or value that cannot be written safely."""
+
+
+def format_value(value: str) -> str:
+    """The text to put after ``KEY=`` so python-dotenv returns exactly ``value``."""
+    if _PLAIN_RE.fullmatch(value):
+        return value
+    return '"' + "".join(_ESCAPES.get(ch, ch) for ch in value) + '"'
+
+
+def parse_env(text: str) -> dict[str, str]:
+    """Key → value, as Hermes (python-dotenv) would read them; later keys win."""
+    values: dict[str, str] = {}
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.key is not None and not binding.error:
+            values[binding.key] = binding.value or ""
+    return values
+
+
+def read_env(path: Path) -> dict[str, str]:
+    """The values in ``path``; an absent file is empty."""
+    try:
+        return parse_env(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+
+
+def render_update(text: str, updates: Mapping[str, str | None]) -> str:
+    """``text`` with each key in ``updates`` set (or removed, for None), all else untouched.
+
+    A key's first line is replaced in place and any later duplicates are dropped, so the
+    value written is the value read. Keys not yet present are appended at the end.
+    """
+    for key, value in updates.items():
+        if not _KEY_RE.fullmatch(key):
+            raise EnvFileError(f"{key!r} is not a valid environment variable name")
+        if value is not None and "\x00" in value:
+            raise EnvFileError(f"the value for {key} contains a NUL character")
+
+    pending = dict(updates)
+    seen: set[str] = set()
+    out: list[str] = []
+    for binding in parse_stream(io.StringIO(text)):
+        key = binding.key
+        if key is None or binding.error or key not in updates:
+            out.append(binding.original.string)
+            continue
+        if key in seen:
+            continue  # a later duplicate would override the value we write
+        seen.add(key)
+        value = pending.pop(key)
+        if value is not None:
+            out.append(f"{key}={format_value(value)}\n")
+    if out and not out[-1].endswith("\n"):
+        out[-1] += "\n"
+    for key, value in pending.items():
+        if value is not None:
+            out.append(f"{key}={format_value(value)}\n")
+    return "".join(out)
+
+
+def update_env(path: Path, updates: Mapping[str, str | None]) -> None:
+    """Apply ``updates`` to the file at ``path`` (created if absent), atomically, mode 0600."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    atomic_write(path, render_update(text, updates).encode("utf-8"), mode=ENV_MODE)

@@ -1,0 +1,199 @@
+"""Hermes profiles: the name rule and the on-disk tree.
+
+A profile lives at ``<data>/profiles/<name>/`` in Hermes's own layout, so the container
+can mount it as ``HERMES_HOME``. Creating one is all-or-nothing: the tree is built in a
+hidden staging folder and renamed into place. An existing profile is reused and only what
+is missing is added; nothing of the user's is overwritten.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import secrets
+import shutil
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hermes_tui.envfile import ENV_MODE
+from hermes_tui.fsutil import describe_os_error
+from hermes_tui.paths import Paths
+
+NAME_RULE = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+NAME_RE = re.compile(NAME_RULE)
+MAX_NAME = 64
+#: Names Hermes itself refuses for a profile.
+RESERVED_NAMES = frozenset({"hermes", "test", "tmp", "root", "sudo"})
+#: Hermes's profile subfolders (hermes_cli/profiles.py ``_PROFILE_DIRS``).
+PROFILE_DIRS = ("memories", "sessions", "skills", "skins", "logs", "plans", "workspace", "cron", "home")
+
+_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
+_DIGITS = frozenset("0123456789")
+_FIRST = _LOWER | _DIGITS
+_ALLOWED = _FIRST | {"-", "_"}
+
+CONFIG_TEMPLATE = """\
+# Hermes configuration for this profile, created by hermes-tui.
+# hermes-tui edits only the keys it manages (model, custom_providers) and keeps the rest,
+# comments included. Reference: https://github.com/NousResearch/hermes-agent
+model: {}
+"""
+
+ENV_TEMPLATE = """\
+# Secrets and settings for this Hermes profile (mode 0600: readable by you alone).
+# hermes-tui writes channel credentials here; add your own KEY=value lines freely.
+"""
+
+
+@dataclass(frozen=True)
+class NameVerdict:
+    ok: bool
+    message: str
+
+
+def validate_name(name: str) -> NameVerdict:
+    """Accept ``name`` iff it matches the rule and is not reserved; else say exactly why."""
+    if NAME_RE.fullmatch(name) and name not in RESERVED_NAMES:
+        return NameVerdict(True, f"'{name}' is a valid profile name.")
+    return NameVerdict(False, _why_invalid(name))
+
+
+def _why_invalid(name: str) -> str:
+    if not name:
+        return "Enter a name: 1 to 64 characters."
+    if len(name) > MAX_NAME:
+        return f"Too long: {len(name)} characters; the limit is {MAX_NAME}."
+    upper = next((c for c in name if c.isupper()), None)
+    if upper:
+        return f"Uppercase letters are not allowed ('{upper}'): use lowercase."
+    if any(c.isspace() for c in name):
+        return "Spaces are not allowed: use - or _ between words."
+    if name[0] not in _FIRST:
+        return f"Must start with a lowercase letter or a digit, not '{name[0]}'."
+    bad = next((c for c in name if c not in _ALLOWED), None)
+    if bad is not None:
+        return f"'{bad}' is not allowed: use lowercase letters, digits, - and _."
+    if name in RESERVED_NAMES:
+        return f"'{name}' is reserved by Hermes: choose another name."
+    return f"Must match {NAME_RULE}."
+
+
+class ProfileError(Exception):
+    """A profile could not be created or used; the message names the path and the cause."""
+
+
+def profile_path(paths: Paths, name: str) -> Path:
+    """The folder for a valid ``name``, guaranteed to sit directly inside profiles/."""
+    verdict = validate_name(name)
+    if not verdict.ok:
+        raise ProfileError(f"Invalid profile name: {verdict.message}")
+    path = paths.profile_dir(name)
+    if path.parent != paths.profiles or path.name != name:
+        raise ProfileError(f"Invalid profile name: {name!r}")
+    return path
+
+
+@dataclass(frozen=True)
+class ProfileInfo:
+    path: Path
+    exists: bool
+    #: What a complete profile has that this one lacks (relative names).
+    missing: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return self.exists and not self.missing
+
+
+def _expected_entries() -> tuple[str, ...]:
+    return (*PROFILE_DIRS, ".env", "config.yaml")
+
+
+def inspect_profile(paths: Paths, name: str) -> ProfileInfo:
+    """What is on disk for ``name`` now (never changes anything)."""
+    path = profile_path(paths, name)
+    if not path.exists() and not path.is_symlink():
+        return ProfileInfo(path, exists=False, missing=_expected_entries())
+    if not path.is_dir():
+        raise ProfileError(f"{path} exists but is not a folder: move it away or pick another name.")
+    missing = tuple(entry for entry in _expected_entries() if not (path / entry).exists())
+    return ProfileInfo(path, exists=True, missing=missing)
+
+
+@dataclass
+class ProfileOutcome:
+    path: Path
+    created: bool
+    #: Entries added to a reused profile that lacked them.
+    added: list[str] = field(default_factory=list)
+
+
+def create_profile(paths: Paths, name: str) -> ProfileOutcome:
+    """Create the profile tree, or complete and reuse an existing one.
+
+    Raises ``ProfileError`` naming the path on permission, read-only or full-disk errors; in
+    that case no new profile folder is left behind.
+    """
+    info = inspect_profile(paths, name)
+    if info.exists:
+        return _complete_existing(info)
+    try:
+        paths.profiles.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ProfileError(describe_os_error(exc, exc.filename or paths.profiles)) from exc
+
+    staging = paths.profiles / f".{name}.creating-{secrets.token_hex(4)}"
+    try:
+        staging.mkdir(mode=0o700)
+        _fill(staging, _expected_entries())
+        os.rename(staging, info.path)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if exc.errno in (errno.EEXIST, errno.ENOTEMPTY) and info.path.is_dir():
+            # Someone created it meanwhile: treat as an existing profile.
+            return _complete_existing(inspect_profile(paths, name))
+        raise ProfileError(describe_os_error(exc, _user_facing(exc, staging, info.path))) from exc
+    return ProfileOutcome(info.path, created=True)
+
+
+def _user_facing(exc: OSError, staging: Path, final: Path) -> Path:
+    """Name the real target rather than our hidden staging folder in error messages."""
+    where = Path(exc.filename) if exc.filename else final
+    try:
+        return final / where.relative_to(staging)
+    except ValueError:
+        return where
+
+
+def _complete_existing(info: ProfileInfo) -> ProfileOutcome:
+    try:
+        _fill(info.path, info.missing)
+        env = info.path / ".env"
+        if stat.S_IMODE(env.stat().st_mode) != ENV_MODE:
+            os.chmod(env, ENV_MODE)
+    except OSError as exc:
+        raise ProfileError(describe_os_error(exc, exc.filename or info.path)) from exc
+    return ProfileOutcome(info.path, created=False, added=list(info.missing))
+
+
+def _fill(root: Path, entries: tuple[str, ...]) -> None:
+    """Create the named entries under ``root``; files are created exclusively (never clobbered)."""
+    for entry in entries:
+        target = root / entry
+        if entry == ".env":
+            _write_new(target, ENV_TEMPLATE, ENV_MODE)
+        elif entry == "config.yaml":
+            _write_new(target, CONFIG_TEMPLATE, 0o600)
+        else:
+            target.mkdir(mode=0o700, exist_ok=True)
+
+
+def _write_new(path: Path, text: str, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(path, mode)  # the umask may have narrowed it; never widened past `mode`

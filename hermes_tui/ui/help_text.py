@@ -1,0 +1,97 @@
+"""Help for each step (the ``?`` key), with the spec's troubleshooting advice."""
+
+from __future__ import annotations
+
+from hermes_tui.state import StepId
+
+HELP: dict[StepId, str] = {
+    StepId.RUNTIME: """\
+## What this step does
+Finds a container runtime that speaks the Docker Engine API (Docker, Podman, a remote
+engine in `DOCKER_HOST`, the current Docker context) or Apple Container, and checks that
+it answers. Hermes runs entirely inside a container: nothing else is installed on this host.
+
+## Troubleshooting: the wizard gets stuck at "Runtime check"
+The container runtime is not reachable. Common causes:
+- Docker is not running. Start it with `systemctl start docker` (Linux), or start
+  Docker Desktop (macOS, Windows).
+- On Linux, the socket at `/var/run/docker.sock` is not accessible. Add yourself to the
+  `docker` group permanently with `sudo usermod -aG docker $USER`, then log out and back
+  in (`sudo chmod 666 /var/run/docker.sock` is a temporary fix).
+- On Apple Silicon you can install Apple Container instead of Docker Desktop.
+""",
+    StepId.PULL: """\
+## What this step does
+Pulls the pinned Hermes image, with progress for every layer. It is idempotent: if the
+image is already up to date, it completes at once without downloading again.
+
+## Troubleshooting: the pull fails
+- Check the internet connection of the machine that runs the engine.
+- Behind a corporate proxy, configure the engine's proxy (Docker Desktop → Settings →
+  Resources → Proxies; on Linux, an `HTTP_PROXY`/`HTTPS_PROXY` drop-in for the docker
+  service).
+- **"manifest unknown"**: the pinned image tag was removed from the registry. Upgrade
+  hermes-tui to the latest version, which references the correct tag.
+""",
+    StepId.PROFILE: """\
+## What this step does
+Hermes keeps each agent's configuration, memory and channels in a named profile. The
+wizard creates the profile folder in Hermes's own layout under
+`<app data>/hermes/profiles/<name>/`. An existing profile is reused: its files are kept.
+
+## Name rules
+Lowercase letters, digits, hyphens and underscores; 1 to 64 characters; must start with a
+letter or digit. Example: `my-assistant`. Hermes reserves `hermes`, `test`, `tmp`, `root`
+and `sudo`.
+
+## Troubleshooting: profile creation fails with "invalid name"
+Profile names must match `^[a-z0-9][a-z0-9_-]{0,63}$`. Avoid uppercase letters, spaces,
+and special characters other than `-` and `_`.
+""",
+    StepId.CHANNELS: """\
+## What this step does
+Choose the messaging platforms this profile connects to. Leaving all unchecked is fine:
+add channels later from the dashboard or by re-running this step.
+
+## Keys
+- **Space** ticks or unticks the highlighted platform; **Tab** moves to its fields.
+- **Ctrl+R** shows or hides the secret fields.
+
+## Where credentials go
+Tokens and passwords are written only to the profile's `.env` file (readable by you
+alone, mode 0600). They are never stored in the progress file or shown in logs.
+An allow-list limits who may talk to the agent: leave it empty to decide later.
+""",
+    StepId.BRIDGE: """\
+## What this step does
+The LLM bridge tells Hermes which models to use. The wizard lists the models your
+OpenAI-compatible router serves (Backend.AI GO, Ollama, vLLM, llama.cpp, LM Studio,
+LiteLLM…), shows the base URL Hermes will call, and syncs the models into the profile
+with a Synced / Pending badge each.
+
+## Troubleshooting: "No models loaded"
+Load at least one model in your router before reaching this step. The bridge syncs
+whatever is loaded when the step is displayed.
+""",
+    StepId.MIGRATION: """\
+## What this step does
+If you used OpenClaw (`~/.openclaw`), this step offers to migrate memories, skills and
+channel bindings into the new profile. It first shows a dry run and a diff; nothing is
+written until you apply. The OpenClaw side is never changed.
+
+This step is skipped automatically when the Claw gateway is not running, no Claw
+configuration directory exists, and Claw has no channels configured.
+
+## Troubleshooting: an error about missing config
+`CLAW_CONFIG_NOT_FOUND` means the path `~/.openclaw` does not exist or is not a
+directory. If you have never used Claw, press Skip to go on without migration.
+""",
+    StepId.DONE: """\
+## What this step does
+Summarises what was set up. From here you start the gateway and open the dashboard, which
+shows gateway status, channels and connected models.
+
+To change channel credentials or model assignments later, re-run the relevant step:
+press **s** to focus the step list, pick the step and press Enter.
+""",
+}

@@ -1,0 +1,114 @@
+"""What every step screen shares: the sidebar, the title line, the keys and the help modal."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.reactive import reactive
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Markdown, OptionList, Static
+
+from hermes_tui.state import STEP_ORDER, STEP_TITLES, StepId, step_number
+from hermes_tui.ui.widgets.step_sidebar import StepSidebar
+
+if TYPE_CHECKING:
+    from hermes_tui.app import HermesApp
+
+
+class HelpModal(ModalScreen[None]):
+    """The current step's help and the spec's troubleshooting advice."""
+
+    BINDINGS = [
+        Binding("escape,question_mark,q", "dismiss", "Close", id="close-help"),
+    ]
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self._title = title
+        self._text = text
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box") as box:
+            box.border_title = self._title
+            box.border_subtitle = "Esc closes"
+            yield Markdown(self._text, id="help-text")
+
+
+class StepScreen(Screen[None]):
+    """A wizard step. Subclasses set STEP and HELP and implement ``compose_body``."""
+
+    STEP: ClassVar[StepId]
+    HELP: ClassVar[str] = ""
+    AUTO_FOCUS = "#step-body *"
+
+    BINDINGS = [
+        # Enter is a priority binding so it means "Next" even while typing in a field.
+        Binding("enter", "next", "Next", id="next", key_display="⏎", priority=True),
+        Binding("n", "next", "Next", id="next-n", show=False),
+        Binding("escape", "back", "Back", id="back", key_display="esc"),
+        Binding("b", "back", "Back", id="back-b", show=False),
+        Binding("s,f2", "focus_steps", "Steps", id="steps"),
+        Binding("question_mark,f1", "help", "Help", id="help"),
+        Binding("q,ctrl+q", "app.quit", "Quit", id="quit"),
+    ]
+
+    #: Whether "Next" is possible now; the footer greys the key out when it is not.
+    can_advance: reactive[bool] = reactive(True, bindings=True)
+
+    @property
+    def wizard(self) -> HermesApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="shell"):
+            yield StepSidebar(self.wizard.state, id="sidebar")
+            with Vertical(id="step-pane"):
+                yield Static(
+                    f"Step {step_number(self.STEP)} of {len(STEP_ORDER)} · {STEP_TITLES[self.STEP]}",
+                    id="step-title",
+                )
+                with VerticalScroll(id="step-body"):
+                    yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "next":
+            return True if self.can_advance or isinstance(self.focused, StepSidebar) else None
+        if action == "back":
+            return True if self.STEP != STEP_ORDER[0] else None
+        return True
+
+    def action_next(self) -> None:
+        """Enter on the step list opens that step; elsewhere it advances (``advance``)."""
+        if isinstance(self.focused, StepSidebar):
+            self.focused.action_select()
+        elif self.can_advance:
+            self.advance()
+
+    def advance(self) -> None:
+        """Subclasses validate and record the step, then call ``self.wizard.finish_step``."""
+        self.wizard.finish_step(self.STEP)
+
+    def action_back(self) -> None:
+        self.wizard.go_back(self.STEP)
+
+    def action_focus_steps(self) -> None:
+        self.query_one(StepSidebar).focus()
+
+    def action_help(self) -> None:
+        title = f"Help · Step {step_number(self.STEP)}: {STEP_TITLES[self.STEP]}"
+        self.app.push_screen(HelpModal(title, self.HELP or "No help for this step."))
+
+    @on(OptionList.OptionSelected, "#sidebar")
+    def _jump(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        target = StepId(event.option_id)
+        if target != self.STEP:
+            self.wizard.jump(target)

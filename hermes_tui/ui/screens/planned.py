@@ -1,0 +1,98 @@
+"""Steps whose engine-backed behaviour arrives in a later release (1, 2, 5, 6).
+
+Each says plainly what it will do and lets the user continue; the step is recorded as
+skipped with that reason, so the sidebar and the summary stay honest.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from hermes_tui.state import StepId, StepStatus
+from hermes_tui.ui.help_text import HELP
+from hermes_tui.ui.screens.base import StepScreen
+
+NOT_YET = "not built yet"
+
+
+class PlannedStepScreen(StepScreen):
+    WHAT: ClassVar[str]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(self.WHAT, id="planned-what", classes="prose")
+        yield Static(
+            "This step is not available in this version of hermes-tui yet. "
+            "Press Enter to continue; it will be marked as skipped.",
+            id="planned-note",
+            classes="note -pending",
+        )
+
+    def advance(self) -> None:
+        status = self.wizard.state.status(self.STEP)
+        if status is StepStatus.DONE:
+            self.wizard.finish_step(self.STEP)
+        else:
+            self.wizard.finish_step(self.STEP, StepStatus.SKIPPED, NOT_YET)
+
+
+class RuntimeScreen(PlannedStepScreen):
+    """Step 1: find a Docker-API runtime or Apple Container and explain any failure."""
+
+    STEP = StepId.RUNTIME
+    HELP = HELP[StepId.RUNTIME]
+    WHAT = (
+        "Finds a container runtime that speaks the Docker Engine API: --docker-host, "
+        "DOCKER_HOST, the current Docker context, the Docker and Podman sockets, Colima and "
+        "Rancher Desktop, or Apple Container on Apple Silicon. It lists what it probed, the "
+        "engine it found (product, version, API version, OS/arch) and, when nothing answers, "
+        "the exact cause and the fix."
+    )
+
+
+class PullScreen(PlannedStepScreen):
+    """Step 2: pull the pinned Hermes image with per-layer progress."""
+
+    STEP = StepId.PULL
+    HELP = HELP[StepId.PULL]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(f"Image: {self.wizard.settings.image}", id="pull-image", classes="field-line")
+        yield from super().compose_body()
+
+    WHAT = (
+        "Pulls the Hermes image with a live bar per layer, bytes done and total, rate and "
+        "time left, and shows the final digest. Pulling again is instant when the image is "
+        "already up to date."
+    )
+
+
+class BridgeScreen(PlannedStepScreen):
+    """Step 5: list the router's models and sync them into the profile's config.yaml."""
+
+    STEP = StepId.BRIDGE
+    HELP = HELP[StepId.BRIDGE]
+    WHAT = (
+        "Finds your OpenAI-compatible router (--router-url, OPENAI_BASE_URL, or the usual local "
+        "ports), lists the models it serves and writes them into the profile's config.yaml, "
+        "with a Synced / Pending badge for each model."
+    )
+
+    def compose_body(self) -> ComposeResult:
+        url = self.wizard.state.router_url or "not set (pass --router-url)"
+        yield Static(f"Router URL: {url}", id="bridge-url", classes="field-line")
+        yield from super().compose_body()
+
+
+class MigrationScreen(PlannedStepScreen):
+    """Step 6: migrate an existing OpenClaw setup (dry run, diff, apply)."""
+
+    STEP = StepId.MIGRATION
+    HELP = HELP[StepId.MIGRATION]
+    WHAT = (
+        "If you used OpenClaw (~/.openclaw), shows a dry run of what would move into the new "
+        "profile (memories, skills, channel settings), a side-by-side diff of every file it "
+        "would change, and applies it when you confirm. The OpenClaw side is never written."
+    )
