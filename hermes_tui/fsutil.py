@@ -61,6 +61,8 @@ _FRIENDLY = {
 
 def describe_os_error(exc: OSError, path: Path | str | None = None, action: str = "write") -> str:
     """One sentence naming the path and the cause, e.g. 'Cannot write /x: the disk is full.'"""
-    where = path or exc.filename or "the file"
+    from hermes_tui.paths import display_path
+
+    where = display_path(path or exc.filename or "the file")
     cause = _FRIENDLY.get(exc.errno or -1) or (exc.strerror or str(exc)).lower()
     return f"Cannot {action} {where}: {cause}."

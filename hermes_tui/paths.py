@@ -45,3 +45,12 @@ class Paths:
 
     def profile_dir(self, name: str) -> Path:
         return self.profiles / name
+
+
+def display_path(path: Path | str) -> str:
+    """``path`` as a user would type it: the home folder shortened to ``~``."""
+    text = str(path)
+    home = os.path.expanduser("~")
+    if home not in ("", "/") and (text == home or text.startswith(home + os.sep)):
+        return "~" + text[len(home):]
+    return text

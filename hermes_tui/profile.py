@@ -19,7 +19,7 @@ from pathlib import Path
 
 from hermes_tui.envfile import ENV_MODE
 from hermes_tui.fsutil import describe_os_error
-from hermes_tui.paths import Paths
+from hermes_tui.paths import Paths, display_path
 
 NAME_RULE = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 NAME_RE = re.compile(NAME_RULE)
@@ -117,7 +117,7 @@ def inspect_profile(paths: Paths, name: str) -> ProfileInfo:
     if not path.exists() and not path.is_symlink():
         return ProfileInfo(path, exists=False, missing=_expected_entries())
     if not path.is_dir():
-        raise ProfileError(f"{path} exists but is not a folder: move it away or pick another name.")
+        raise ProfileError(f"{display_path(path)} exists but is not a folder: move it away or pick another name.")
     missing = tuple(entry for entry in _expected_entries() if not (path / entry).exists())
     return ProfileInfo(path, exists=True, missing=missing)
 

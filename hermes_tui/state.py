@@ -19,6 +19,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hermes_tui.fsutil import atomic_write, describe_os_error
+from hermes_tui.paths import display_path
 
 SCHEMA_VERSION = 1
 
@@ -212,7 +213,7 @@ class StateStore:
             os.replace(self.path, backup)
         except OSError as exc:
             raise StateError(describe_os_error(exc, backup)) from exc
-        return LoadResult(self.new_state(), f"Started over. The old progress was kept in {backup}.")
+        return LoadResult(self.new_state(), f"Started over. The old progress was kept in {display_path(backup)}.")
 
     def _aside_path(self, tag: str) -> Path:
         stamp = self.clock().strftime("%Y%m%dT%H%M%S")
@@ -233,7 +234,7 @@ class StateStore:
                 f"{describe_os_error(exc, aside)}"
             ) from exc
         notice = (
-            f"Your saved progress could not be read ({why}). It was moved to {aside} "
+            f"Your saved progress could not be read ({why}). It was moved to {display_path(aside)} "
             "and the wizard starts from the beginning."
         )
         return LoadResult(self.new_state(), notice)

@@ -17,6 +17,7 @@ from textual.widgets import Input, SelectionList, Static
 from hermes_tui import channels as catalog
 from hermes_tui.envfile import EnvFileError, read_env, update_env
 from hermes_tui.fsutil import describe_os_error
+from hermes_tui.paths import display_path
 from hermes_tui.state import StepId
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
@@ -52,12 +53,21 @@ class ChannelsScreen(StepScreen):
     def compose_body(self) -> ComposeResult:
         if self._env_path is None:
             self.can_advance = False
-            yield Static("Create a profile first: press b to go back to step 3.", classes="error-box")
+            yield Static("Create a profile first: press Esc to go back to step 3.", classes="error-box")
+            return
+        if not self._env_path.parent.is_dir():
+            self.can_advance = False
+            yield Static(
+                f"The profile folder {display_path(self._env_path.parent)}/ does not exist "
+                "(moved or deleted?). Press Esc to go back to step 3 and create it again.",
+                classes="error-box",
+            )
             return
         try:
             self._env = read_env(self._env_path)
         except (OSError, UnicodeDecodeError) as exc:
-            yield Static(f"Cannot read {self._env_path}: {exc}", classes="error-box")
+            yield Static(describe_os_error(exc, self._env_path, action="read") if isinstance(exc, OSError)
+                         else f"Cannot read {self._env_path}: it is not UTF-8 text.", classes="error-box")
         chosen = self._configured()
         yield Static(
             "Tick the platforms this profile will connect to (Space). None is fine: "
@@ -96,8 +106,6 @@ class ChannelsScreen(StepScreen):
             form.reveal(self._revealed)
 
     def advance(self) -> None:
-        if self._env_path is None:
-            return
         selected = list(self.query_one("#channel-list", SelectionList).selected)
         updates: dict[str, str | None] = {}
         blocked = False

@@ -6,6 +6,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from hermes_tui import channels as catalog
+from hermes_tui.paths import display_path
 from hermes_tui.state import STEP_ORDER, STEP_TITLES, StepId, StepStatus, step_number
 from hermes_tui.ui.glyphs import mark
 from hermes_tui.ui.help_text import HELP
@@ -44,13 +45,13 @@ class DoneScreen(StepScreen):
         names = [catalog.BY_ID[c].name if c in catalog.BY_ID else c for c in state.channels]
         details = [
             ("Image", settings.image),
-            ("Profile", f"{state.profile}  ({profile_dir}/)" if profile_dir else "none yet"),
+            ("Profile", f"{state.profile}  ({display_path(profile_dir)}/)" if profile_dir else "none yet"),
             ("Channels", ", ".join(names) if names else "none (add later)"),
             ("Router", state.router_url or "not set"),
             ("Default model", state.default_model or "none"),
             ("Synced models", ", ".join(state.synced_models) or "none"),
             ("Migration", state.migration.value if state.migration else "not run"),
-            ("Progress file", str(settings.paths.state_file)),
+            ("Progress file", display_path(settings.paths.state_file)),
         ]
         yield Static(_table(details), id="done-details", classes="summary")
 

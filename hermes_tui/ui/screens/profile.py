@@ -20,6 +20,7 @@ from hermes_tui.profile import (
     inspect_profile,
     validate_name,
 )
+from hermes_tui.paths import display_path
 from hermes_tui.state import StepId, StepStatus
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
@@ -82,11 +83,11 @@ class ProfileScreen(StepScreen):
     @staticmethod
     def _where_text(info: ProfileInfo) -> str:
         if not info.exists:
-            return f"Will create {info.path}/"
+            return f"Will create {display_path(info.path)}/"
         if info.complete:
-            return f"A profile with this name exists at {info.path}/. Enter reuses it; its files are kept."
+            return f"A profile with this name exists at {display_path(info.path)}/. Enter reuses it; its files are kept."
         return (
-            f"A partly made profile exists at {info.path}/ (missing: {', '.join(info.missing)}). "
+            f"A partly made profile exists at {display_path(info.path)}/ (missing: {', '.join(info.missing)}). "
             "Enter completes and reuses it; existing files are kept."
         )
 
@@ -106,5 +107,5 @@ class ProfileScreen(StepScreen):
             return
         self.wizard.state.profile = name
         verb = "Created" if outcome.created else "Reusing"
-        self.notify(f"{verb} profile {name} at {outcome.path}/", timeout=4)
+        self.notify(f"{verb} profile {name} at {display_path(outcome.path)}/", timeout=4)
         self.wizard.finish_step(self.STEP)

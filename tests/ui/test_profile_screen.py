@@ -1,0 +1,100 @@
+"""Step 3: live name validation, creation, reuse and errors."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+from textual.widgets import Input, Static
+
+from hermes_tui.state import StepId, StepStatus
+
+
+async def open_profile(pilot) -> None:
+    await pilot.press("enter", "enter")
+    await pilot.pause()
+
+
+def verdict(app) -> str:
+    return str(app.screen.query_one("#name-verdict", Static).render())
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("MyBot", "Uppercase letters are not allowed ('M')"),
+        ("my bot", "Spaces are not allowed"),
+        ("-bot", "Must start with a lowercase letter or a digit, not '-'"),
+        ("my.bot", "'.' is not allowed"),
+        ("a" * 65, "Too long: 65 characters; the limit is 64"),
+        ("hermes", "'hermes' is reserved by Hermes"),
+    ],
+)
+async def test_invalid_profile_name_shows_rule_and_keeps_input(make_app, paths, typed, expected):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_profile(pilot)
+        await pilot.press(*typed)
+        assert expected in verdict(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.STEP is StepId.PROFILE
+        assert app.screen.query_one("#profile-name", Input).value == typed
+    assert not paths.profiles.exists()
+    assert app.state.profile is None
+
+
+async def test_valid_name_shows_where_the_profile_goes_and_creates_it(make_app, paths):
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_profile(pilot)
+        await pilot.press(*"my-assistant")
+        assert "valid profile name" in verdict(app)
+        where = str(app.screen.query_one("#profile-where", Static).render())
+        assert where == "Will create ~/.local/share/hermes/profiles/my-assistant/"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.STEP is StepId.CHANNELS
+    profile = paths.profile_dir("my-assistant")
+    assert (profile / "memories").is_dir() and (profile / "config.yaml").is_file()
+    assert stat.S_IMODE((profile / ".env").stat().st_mode) == 0o600
+    assert app.state.profile == "my-assistant"
+    assert app.state.status(StepId.PROFILE) is StepStatus.DONE
+
+
+async def test_existing_profile_is_offered_for_reuse_and_its_files_kept(make_app, paths):
+    profile = paths.profile_dir("work")
+    (profile / "memories").mkdir(parents=True)
+    (profile / ".env").write_text("OPENAI_API_KEY=keep-me\n")
+    (profile / "config.yaml").write_text("# mine\nmodel: {default: x}\n")
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_profile(pilot)
+        await pilot.press(*"work")
+        where = str(app.screen.query_one("#profile-where", Static).render())
+        assert "partly made profile exists" in where and "existing files are kept" in where
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.STEP is StepId.CHANNELS
+    assert (profile / ".env").read_text() == "OPENAI_API_KEY=keep-me\n"
+    assert (profile / "config.yaml").read_text() == "# mine\nmodel: {default: x}\n"
+    assert (profile / "skills").is_dir()
+
+
+async def test_profile_that_cannot_be_created_names_the_path_and_is_not_done(make_app, paths):
+    paths.root.mkdir(parents=True, exist_ok=True)
+    paths.profiles.write_text("a file where the profiles folder should be")
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_profile(pilot)
+        await pilot.press(*"my-bot", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        error = str(app.screen.query_one("#profile-error", Static).render())
+        assert "~/.local/share/hermes/profiles" in error
+        assert app.screen.STEP is StepId.PROFILE
+        assert app.screen.query_one("#profile-name", Input).value == "my-bot"
+    assert app.state.profile is None
+    assert app.state.status(StepId.PROFILE) is StepStatus.FAILED
