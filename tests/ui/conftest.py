@@ -15,7 +15,6 @@ from hermes_tui.state import StateStore, WizardState
 
 FIXED_NOW = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
 
-SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 
 
 @pytest.fixture
