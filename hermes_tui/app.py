@@ -53,9 +53,20 @@ class HermesApp(App[int]):
         self._notice = notice
 
     def on_mount(self) -> None:
+        from hermes_tui.ui.glyphs import plain_console
+
+        if plain_console():
+            self.add_class("-plain-console")  # square borders: the console font has them
         self.push_screen(self._screen_for(self.state.current_step))
         if self._notice:
             self.notify(self._notice, title="Progress file", severity="warning", timeout=20)
+
+    def get_key_display(self, binding: Binding) -> str:
+        from hermes_tui.ui.glyphs import plain_console
+
+        if plain_console() and binding.key == "enter":
+            return "Enter"
+        return super().get_key_display(binding)
 
     # -- navigation -------------------------------------------------------------------
 

@@ -195,3 +195,16 @@ async def test_completion_summarises_choices_and_skipped_steps(make_app):
         details = str(app.screen.query_one("#done-details").render())
         assert "my-bot" in details and "none (add later)" in details
         assert app.state.status(StepId.DONE) is StepStatus.DONE
+
+
+async def test_linux_console_gets_ascii_marks_and_square_borders(make_app, monkeypatch):
+    monkeypatch.setenv("TERM", "linux")
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter")
+        assert app.has_class("-plain-console")
+        sidebar = app.screen.query_one(StepSidebar)
+        first = str(sidebar.get_option_at_index(0).prompt)
+        assert first.startswith("~ 1 Runtime check")
+        assert str(sidebar.get_option_at_index(1).prompt).startswith("> 2 Image pull")
+        assert sidebar.styles.border_top[0] == "solid"
