@@ -22,6 +22,8 @@ _KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Characters that need no quoting for python-dotenv (or a shell) to read them back as-is.
 _PLAIN_RE = re.compile(r"[A-Za-z0-9_./:@+,%^~-]+")
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"}
+# python-dotenv counts the blank lines above a binding as part of it; they are the user's.
+_LEADING_BLANKS = re.compile(r"(?:[ \t]*\r?\n)*")
 
 
 class EnvFileError(ValueError):
@@ -47,7 +49,8 @@ def parse_env(text: str) -> dict[str, str]:
 def read_env(path: Path) -> dict[str, str]:
     """The values in ``path``; an absent file is empty."""
     try:
-        return parse_env(Path(path).read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8", newline="") as handle:
+            return parse_env(handle.read())
     except FileNotFoundError:
         return {}
 
@@ -72,6 +75,7 @@ def render_update(text: str, updates: Mapping[str, str | None]) -> str:
         if key is None or binding.error or key not in updates:
             out.append(binding.original.string)
             continue
+        out.append(_LEADING_BLANKS.match(binding.original.string).group(0))
         if key in seen:
             continue  # a later duplicate would override the value we write
         seen.add(key)
@@ -90,7 +94,8 @@ def update_env(path: Path, updates: Mapping[str, str | None]) -> None:
     """Apply ``updates`` to the file at ``path`` (created if absent), atomically, mode 0600."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8", newline="") as handle:  # keep CRLF lines as they are
+            text = handle.read()
     except FileNotFoundError:
         text = ""
     atomic_write(path, render_update(text, updates).encode("utf-8"), mode=ENV_MODE)

@@ -88,7 +88,8 @@ class WizardState(BaseModel):
 
     model_config = ConfigDict(extra="ignore", validate_assignment=True)
 
-    schema_version: int = SCHEMA_VERSION
+    #: Strict: a hand-edited "2" must not pass as 2 and lock the next run out.
+    schema_version: int = Field(default=SCHEMA_VERSION, strict=True, ge=1)
     current_step: StepId = StepId.RUNTIME
     steps: dict[StepId, StepRecord] = Field(default_factory=_fresh_steps)
     profile: str | None = None

@@ -1,24 +1,24 @@
-"""One screen per wizard step."""
+"""One screen per wizard step, imported only when that step is opened."""
 
 from __future__ import annotations
+
+from importlib import import_module
 
 from textual.screen import Screen
 
 from hermes_tui.state import StepId
 
+_SCREENS: dict[StepId, tuple[str, str]] = {
+    StepId.RUNTIME: ("planned", "RuntimeScreen"),
+    StepId.PULL: ("planned", "PullScreen"),
+    StepId.PROFILE: ("profile", "ProfileScreen"),
+    StepId.CHANNELS: ("channels", "ChannelsScreen"),
+    StepId.BRIDGE: ("planned", "BridgeScreen"),
+    StepId.MIGRATION: ("planned", "MigrationScreen"),
+    StepId.DONE: ("done", "DoneScreen"),
+}
+
 
 def screen_class(step: StepId) -> type[Screen]:
-    from hermes_tui.ui.screens.channels import ChannelsScreen
-    from hermes_tui.ui.screens.done import DoneScreen
-    from hermes_tui.ui.screens.planned import BridgeScreen, MigrationScreen, PullScreen, RuntimeScreen
-    from hermes_tui.ui.screens.profile import ProfileScreen
-
-    return {
-        StepId.RUNTIME: RuntimeScreen,
-        StepId.PULL: PullScreen,
-        StepId.PROFILE: ProfileScreen,
-        StepId.CHANNELS: ChannelsScreen,
-        StepId.BRIDGE: BridgeScreen,
-        StepId.MIGRATION: MigrationScreen,
-        StepId.DONE: DoneScreen,
-    }[step]
+    module, name = _SCREENS[step]
+    return getattr(import_module(f"hermes_tui.ui.screens.{module}"), name)

@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Markdown, OptionList, Static
+from textual.widgets import Footer, OptionList, Static
 
 from hermes_tui.state import STEP_ORDER, STEP_TITLES, StepId, step_number
 from hermes_tui.ui.widgets.step_sidebar import StepSidebar
@@ -32,6 +32,8 @@ class HelpModal(ModalScreen[None]):
         self._text = text
 
     def compose(self) -> ComposeResult:
+        from textual.widgets import Markdown  # markdown-it and friends: only when asked for
+
         with VerticalScroll(id="help-box") as box:
             box.border_title = self._title
             box.border_subtitle = "Esc closes"
