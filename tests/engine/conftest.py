@@ -51,3 +51,181 @@ def cold_engine(local_engine: LocalEngine) -> LocalEngine:
     local_engine.start_engine()  # … or killed the engine
     local_engine.remove_local_images()
     return local_engine
+
+
+# --------------------------------------------------------------------------- #
+# A throttled way to the registry, for tests that act *during* a pull
+# --------------------------------------------------------------------------- #
+# On loopback a pull of the test image takes ~0.5 s, too short to stop the
+# registry or kill the engine while a layer is still downloading. dockerd talks
+# to this relay instead (any 127.0.0.0/8 port is an insecure registry for it);
+# the relay forwards to the real registry and lets registry→engine bytes through
+# at a fixed rate per connection, so every 4 MiB layer downloads for seconds.
+
+import asyncio
+import threading
+
+#: Registry→engine bytes per second, per connection: a 4 MiB layer takes ~4 s.
+THROTTLE_RATE = 1024 * 1024
+
+
+class ThrottledRegistry:
+    """A TCP relay on 127.0.0.1 in front of the harness registry, slowed down.
+
+    It runs its own event loop in a thread, so a busy test loop does not change
+    its pace. `stop()` closes the listening socket *and* every relayed
+    connection: together with `LocalEngine.stop_registry()` the engine sees what
+    it sees when a registry host goes away (the transfer breaks, new
+    connections are refused).
+    """
+
+    def __init__(self, upstream: str, rate: int = THROTTLE_RATE) -> None:
+        self._upstream_host, _, port = upstream.rpartition(":")
+        self._upstream_port = int(port)
+        self._rate = rate
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._server: asyncio.AbstractServer | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.port = 0
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def repository(self, tag: str) -> str:
+        """The test image ``hermes-test:<tag>`` as the engine sees it through the relay."""
+        return f"{self.address}/hermes-test:{tag}"
+
+    def start(self) -> ThrottledRegistry:
+        self._thread.start()
+        self._server = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._relay, "127.0.0.1", 0), self._loop
+        ).result(timeout=10)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    def stop(self) -> None:
+        """Stop listening and cut every relayed connection (idempotent)."""
+        if not self._thread.is_alive():
+            return
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+    async def _shutdown(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+        # Let the aborts close their sockets and the relay tasks end.
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        try:
+            up_reader, up_writer = await asyncio.open_connection(
+                self._upstream_host, self._upstream_port
+            )
+        except OSError:
+            self._writers.discard(writer)
+            writer.transport.abort()  # the registry is down: so are we
+            return
+        self._writers.add(up_writer)
+        try:
+            await asyncio.gather(
+                self._pump(reader, up_writer, rate=None),
+                self._pump(up_reader, writer, rate=self._rate),
+            )
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            for end in (writer, up_writer):
+                self._writers.discard(end)
+                end.transport.abort()
+
+    async def _pump(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, rate: int | None
+    ) -> None:
+        chunk = 64 * 1024 if rate is None else max(1024, rate // 20)
+        loop = asyncio.get_running_loop()
+        began, sent = loop.time(), 0
+        while data := await reader.read(chunk):
+            writer.write(data)
+            await writer.drain()
+            if rate is not None:
+                sent += len(data)
+                ahead = sent / rate - (loop.time() - began)
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
+        if writer.can_write_eof():
+            writer.write_eof()
+
+
+@pytest.fixture
+def throttled_registry(local_engine: LocalEngine) -> Iterator[ThrottledRegistry]:
+    """A slowed-down relay to the session registry, stopped after the test."""
+    relay = ThrottledRegistry(local_engine.registry).start()
+    try:
+        yield relay
+    finally:
+        relay.stop()
+
+
+# --------------------------------------------------------------------------- #
+# Running a snippet as another user (for real permission errors)
+# --------------------------------------------------------------------------- #
+# Same approach as tests/unit/conftest.py's `nobody_python`: root drops to the
+# unprivileged user ``nobody`` with setpriv, so "permission denied" comes from
+# the kernel, not from a patched function.
+
+# (Imports stay inside the fixture: this block is appended below other fixtures.)
+
+_AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+
+@pytest.fixture(scope="session")
+def nobody_python():  # -> Callable[[str, list[str]], subprocess.CompletedProcess[str]]
+    """Run a Python snippet (with this repo and venv importable) as user ``nobody``."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+    import sysconfig
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    if os.geteuid() != 0:
+        pytest.skip("running as another user needs root; this session is not root")
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv (util-linux) is not installed")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "HERMES_TUI_"))}
+    env.update(
+        HOME="/nonexistent",
+        PYTHONPATH=os.pathsep.join([str(repo), sysconfig.get_paths()["purelib"]]),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+
+    def run(snippet: str, args: list[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*_AS_NOBODY, sys.executable, "-c", snippet, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            cwd="/",
+        )
+
+    probe = run("import json, aiohttp, hermes_tui.engine.detect; print(json.dumps('ok'))", [])
+    if probe.returncode != 0 or json.loads(probe.stdout or "null") != "ok":
+        pytest.skip(
+            "user nobody cannot run this venv's Python or import the project (the venv or "
+            f"the repo is not readable by others): {probe.stderr.strip()[-300:]}"
+        )
+    return run
