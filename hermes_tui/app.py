@@ -6,9 +6,12 @@ Screens never write the state file themselves: they call ``app.update_state``,
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
+
+from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -25,6 +28,9 @@ from hermes_tui.state import (
     WizardState,
     step_number,
 )
+
+if TYPE_CHECKING:
+    from hermes_tui.engine.detect import Diagnosis
 
 
 def styles_dir() -> Path:
@@ -51,6 +57,10 @@ class HermesApp(App[int]):
         self.store = store
         self.state = state
         self._notice = notice
+        #: Clock for rates and ETAs (tests freeze it so snapshots do not depend on speed).
+        self.monotonic = time.monotonic
+        #: The last runtime diagnosis (step 1), shared by the steps that need the engine.
+        self.diagnosis: Diagnosis | None = None
 
     def on_mount(self) -> None:
         from hermes_tui.ui.glyphs import plain_console
@@ -67,6 +77,14 @@ class HermesApp(App[int]):
         if plain_console() and binding.key == "enter":
             return "Enter"
         return super().get_key_display(binding)
+
+    async def find_engine(self, fresh: bool = False) -> Diagnosis:
+        """Diagnose the container runtime once per run (or again when ``fresh``)."""
+        if fresh or self.diagnosis is None or not self.diagnosis.ok:
+            from hermes_tui.engine.detect import diagnose
+
+            self.diagnosis = await diagnose(self.settings.docker_host)
+        return self.diagnosis
 
     # -- navigation -------------------------------------------------------------------
 

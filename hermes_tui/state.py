@@ -98,6 +98,9 @@ class WizardState(BaseModel):
     default_model: str | None = None
     synced_models: list[str] = Field(default_factory=list)
     migration: MigrationDecision | None = None
+    #: The engine step 1 found (URL and a one-line description); never credentials.
+    engine_url: str | None = None
+    engine_summary: str | None = None
     image_ref: str | None = None
     image_digest: str | None = None
     created_at: datetime = Field(default_factory=utc_now)

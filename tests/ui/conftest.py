@@ -13,6 +13,7 @@ from hermes_tui.paths import Paths
 from hermes_tui.settings import Settings
 from hermes_tui.state import StateStore, WizardState
 
+NO_ENGINE = "unix:///nonexistent/hermes-tui-test/docker.sock"
 FIXED_NOW = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
 
 
@@ -50,6 +51,10 @@ def make_app(paths: Paths) -> AppFactory:
         if state is not None:
             loaded.state = state
         store.save(loaded.state)
-        return HermesApp(Settings(paths=paths, **settings), store, loaded.state, notice=loaded.notice)
+        # No engine unless a test brings one: the host's own sockets must not leak in.
+        settings.setdefault("docker_host", NO_ENGINE)
+        app = HermesApp(Settings(paths=paths, **settings), store, loaded.state, notice=loaded.notice)
+        app.monotonic = lambda: 1000.0  # no rate or ETA: they would depend on machine speed
+        return app
 
     return factory

@@ -9,6 +9,7 @@ from textual.widgets import Input, Markdown, SelectionList
 from hermes_tui.state import StateStore, StepId, StepStatus
 from hermes_tui.ui.screens.base import HelpModal, StepScreen
 from hermes_tui.ui.widgets.step_sidebar import StepSidebar
+from tests.support.states import at
 
 
 def current_step(app) -> StepId:
@@ -19,6 +20,7 @@ def current_step(app) -> StepId:
 async def test_starts_at_step_one_with_every_step_in_the_sidebar(make_app):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
         await pilot.pause()
         assert current_step(app) is StepId.RUNTIME
         sidebar = app.screen.query_one(StepSidebar)
@@ -28,36 +30,46 @@ async def test_starts_at_step_one_with_every_step_in_the_sidebar(make_app):
         assert all(sidebar.get_option_at_index(i).disabled for i in range(1, 7))
 
 
-async def test_enter_and_n_advance_and_each_change_is_saved(make_app, paths):
+async def test_next_waits_for_an_engine_on_step_one(make_app):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.press("enter", "n")
+        assert current_step(app) is StepId.RUNTIME
+        assert app.screen.check_action("next", ()) is None
+        assert app.state.status(StepId.RUNTIME) is StepStatus.FAILED
+
+
+async def test_enter_and_n_advance_and_each_change_is_saved(make_app, paths):
+    app = make_app(at(StepId.BRIDGE, profile="my-bot"))
+    async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("enter")
-        assert current_step(app) is StepId.PULL
+        assert current_step(app) is StepId.MIGRATION
         await pilot.press("n")
-        assert current_step(app) is StepId.PROFILE
+        assert current_step(app) is StepId.DONE
     saved = tomllib.loads(paths.state_file.read_text())
-    assert saved["current_step"] == "profile"
-    assert saved["steps"]["runtime"]["status"] == "skipped"
-    assert saved["steps"]["runtime"]["reason"] == "not built yet"
+    assert saved["current_step"] == "done"
+    assert saved["steps"]["bridge"]["status"] == "skipped"
+    assert saved["steps"]["bridge"]["reason"] == "not built yet"
 
 
 async def test_escape_and_b_go_back_but_not_before_step_one(make_app):
-    app = make_app()
+    app = make_app(at(StepId.CHANNELS, profile="my-bot"))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("escape")
-        assert current_step(app) is StepId.RUNTIME
-        await pilot.press("enter", "enter")
         assert current_step(app) is StepId.PROFILE
         await pilot.press("escape")  # the name field has focus: Escape still goes back
         assert current_step(app) is StepId.PULL
         await pilot.press("b")
         assert current_step(app) is StepId.RUNTIME
+        await app.workers.wait_for_complete()
+        await pilot.press("b")
+        assert current_step(app) is StepId.RUNTIME
 
 
 async def test_next_is_disabled_while_the_profile_name_is_invalid(make_app):
-    app = make_app()
+    app = make_app(at(StepId.PROFILE))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("enter", "enter")
         assert app.screen.check_action("next", ()) is None
         await pilot.press("enter")
         assert current_step(app) is StepId.PROFILE
@@ -66,37 +78,36 @@ async def test_next_is_disabled_while_the_profile_name_is_invalid(make_app):
 
 
 async def test_sidebar_jumps_to_a_visited_step_and_refuses_a_pending_one(make_app):
-    app = make_app()
+    app = make_app(at(StepId.BRIDGE, profile="my-bot"))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("enter", "enter")  # now on Profile; 1 and 2 visited
-        await pilot.press("escape")  # on Pull
+        await pilot.press("escape")  # on Channels; Bridge stays pending
+        assert current_step(app) is StepId.CHANNELS
         await pilot.press("s")
         assert isinstance(app.focused, StepSidebar)
-        await pilot.press("home", "enter")
-        assert current_step(app) is StepId.RUNTIME
-        # End lands on the last step that may be opened (Pull), never on a pending one.
+        await pilot.press("home", "down", "down", "enter")
+        assert current_step(app) is StepId.PROFILE
+        # End lands on the last step that may be opened (Channels), never on a pending one.
         await pilot.press("s", "end", "enter")
-        assert current_step(app) is StepId.PULL
+        assert current_step(app) is StepId.CHANNELS
         app.jump(StepId.DONE)
         await pilot.pause()
-        assert current_step(app) is StepId.PULL
+        assert current_step(app) is StepId.CHANNELS
         assert any("Finish the earlier steps" in n.message for n in app._notifications)
 
 
 async def test_palette_offers_go_to_step_for_visited_steps(make_app):
-    app = make_app()
+    app = make_app(at(StepId.BRIDGE, profile="my-bot"))
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("enter", "enter")
         commands = [c.title for c in app.get_system_commands(app.screen)]
-        assert "Go to step 1: Runtime check" in commands
-        assert "Go to step 2: Image pull" in commands
+        assert "Go to step 3: Profile" in commands
+        assert "Go to step 4: Channels" in commands
         assert not any("Completion" in title for title in commands)
         await pilot.press("ctrl+p")
-        await pilot.press(*"go to step 1")
+        await pilot.press(*"go to step 3")
         await pilot.pause(0.3)
         await pilot.press("enter")
         await pilot.pause()
-        assert current_step(app) is StepId.RUNTIME
+        assert current_step(app) is StepId.PROFILE
 
 
 async def test_help_shows_the_steps_troubleshooting_and_closes(make_app):
@@ -112,9 +123,8 @@ async def test_help_shows_the_steps_troubleshooting_and_closes(make_app):
 
 
 async def test_help_key_f1_works_while_typing_in_a_field(make_app):
-    app = make_app()
+    app = make_app(at(StepId.PROFILE))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("enter", "enter")
         assert isinstance(app.focused, Input)
         await pilot.press("question_mark")  # typed into the field, not a command
         assert app.focused.value == "?"
@@ -124,9 +134,9 @@ async def test_help_key_f1_works_while_typing_in_a_field(make_app):
 
 
 async def test_quit_keeps_progress_and_reopening_resumes_with_inputs(make_app, paths):
-    app = make_app()
+    app = make_app(at(StepId.PROFILE))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("enter", "enter", *"my-bot", "enter")
+        await pilot.press(*"my-bot", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert current_step(app) is StepId.CHANNELS
@@ -147,9 +157,9 @@ async def test_quit_keeps_progress_and_reopening_resumes_with_inputs(make_app, p
 
 
 async def test_channels_step_resumes_with_choice_and_masked_token(make_app, paths):
-    app = make_app()
+    app = make_app(at(StepId.PROFILE))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("enter", "enter", *"my-bot", "enter")
+        await pilot.press(*"my-bot", "enter")
         await app.workers.wait_for_complete()
         await pilot.press("space", "tab", *"12345:secret-token", "enter")
         await app.workers.wait_for_complete()
@@ -181,17 +191,13 @@ async def test_corrupt_progress_file_is_set_aside_and_user_told(make_app, paths)
 
 
 async def test_completion_summarises_choices_and_skipped_steps(make_app):
-    app = make_app()
+    app = make_app(at(StepId.BRIDGE, profile="my-bot"))
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("enter", "enter", *"my-bot", "enter")
-        await app.workers.wait_for_complete()
-        await pilot.press("n")
-        await app.workers.wait_for_complete()
         await pilot.press("enter", "enter")
         await pilot.pause()
         assert current_step(app) is StepId.DONE
         headline = str(app.screen.query_one("#done-headline").render())
-        assert "4 of 6 steps skipped" in headline
+        assert "2 of 6 steps skipped" in headline
         details = str(app.screen.query_one("#done-details").render())
         assert "my-bot" in details and "none (add later)" in details
         assert app.state.status(StepId.DONE) is StepStatus.DONE
@@ -199,12 +205,11 @@ async def test_completion_summarises_choices_and_skipped_steps(make_app):
 
 async def test_linux_console_gets_ascii_marks_and_square_borders(make_app, monkeypatch):
     monkeypatch.setenv("TERM", "linux")
-    app = make_app()
+    app = make_app(at(StepId.PULL))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("enter")
+        await pilot.pause()
         assert app.has_class("-plain-console")
         sidebar = app.screen.query_one(StepSidebar)
-        first = str(sidebar.get_option_at_index(0).prompt)
-        assert first.startswith("~ 1 Runtime check")
+        assert str(sidebar.get_option_at_index(0).prompt).startswith("+ 1 Runtime check")
         assert str(sidebar.get_option_at_index(1).prompt).startswith("> 2 Image pull")
         assert sidebar.styles.border_top[0] == "solid"

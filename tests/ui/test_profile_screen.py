@@ -8,10 +8,10 @@ import pytest
 from textual.widgets import Input, Static
 
 from hermes_tui.state import StepId, StepStatus
+from tests.support.states import at
 
 
 async def open_profile(pilot) -> None:
-    await pilot.press("enter", "enter")
     await pilot.pause()
 
 
@@ -31,7 +31,7 @@ def verdict(app) -> str:
     ],
 )
 async def test_invalid_profile_name_shows_rule_and_keeps_input(make_app, paths, typed, expected):
-    app = make_app()
+    app = make_app(at(StepId.PROFILE))
     async with app.run_test(size=(80, 24)) as pilot:
         await open_profile(pilot)
         await pilot.press(*typed)
@@ -45,7 +45,7 @@ async def test_invalid_profile_name_shows_rule_and_keeps_input(make_app, paths, 
 
 
 async def test_valid_name_shows_where_the_profile_goes_and_creates_it(make_app, paths):
-    app = make_app()
+    app = make_app(at(StepId.PROFILE))
     async with app.run_test(size=(100, 30)) as pilot:
         await open_profile(pilot)
         await pilot.press(*"my-assistant")
@@ -68,7 +68,7 @@ async def test_existing_profile_is_offered_for_reuse_and_its_files_kept(make_app
     (profile / "memories").mkdir(parents=True)
     (profile / ".env").write_text("OPENAI_API_KEY=keep-me\n")
     (profile / "config.yaml").write_text("# mine\nmodel: {default: x}\n")
-    app = make_app()
+    app = make_app(at(StepId.PROFILE))
     async with app.run_test(size=(100, 30)) as pilot:
         await open_profile(pilot)
         await pilot.press(*"work")
@@ -86,7 +86,7 @@ async def test_existing_profile_is_offered_for_reuse_and_its_files_kept(make_app
 async def test_profile_that_cannot_be_created_names_the_path_and_is_not_done(make_app, paths):
     paths.root.mkdir(parents=True, exist_ok=True)
     paths.profiles.write_text("a file where the profiles folder should be")
-    app = make_app()
+    app = make_app(at(StepId.PROFILE))
     async with app.run_test(size=(100, 30)) as pilot:
         await open_profile(pilot)
         await pilot.press(*"my-bot", "enter")

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from textual.widgets import Input
 
 from hermes_tui.profile import create_profile
-from hermes_tui.state import STEP_ORDER, StepId, StepStatus, WizardState
+from hermes_tui.state import StepId
+from hermes_tui.ui.widgets.layer_bars import LayerBars
+from tests.support.fake_engine import FINISH, FakeEngine, cold_pull_events
+from tests.support.states import at
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 
 FAKE_TOKEN = "7001:FAKE-telegram-token"
-
-
-def at(step: StepId, **fields) -> WizardState:
-    """A state whose earlier steps are settled, open at ``step``."""
-    state = WizardState(current_step=step, **fields)
-    for earlier in STEP_ORDER[: STEP_ORDER.index(step)]:
-        record = state.steps[earlier]
-        if earlier in (StepId.PROFILE, StepId.CHANNELS):
-            record.status = StepStatus.DONE
-        else:
-            record.status, record.reason = StepStatus.SKIPPED, "not built yet"
-    return state
 
 
 async def settle(pilot) -> None:
@@ -38,12 +31,8 @@ def size(request) -> tuple[int, int]:
     return SIZES[request.param]
 
 
-def test_runtime_step(snap_compare, make_app, size):
+def test_runtime_no_engine(snap_compare, make_app, size):
     assert snap_compare(make_app(), terminal_size=size, run_before=settle)
-
-
-def test_pull_step(snap_compare, make_app, size):
-    assert snap_compare(make_app(at(StepId.PULL)), terminal_size=size, run_before=settle)
 
 
 def test_profile_empty(snap_compare, make_app, size):
@@ -128,3 +117,81 @@ def test_corrupt_progress_notice(snap_compare, make_app, paths, size):
     paths.root.mkdir(parents=True)
     paths.state_file.write_text("current_step = [unclosed\n")
     assert snap_compare(make_app(), terminal_size=size, run_before=settle)
+
+
+# -- steps 1 and 2 against a scripted Engine API double (fixed socket path and stream) ------
+
+SNAP_SOCKET = Path("/tmp/hermes-tui-snapshots/docker.sock")
+PODMAN_VERSION = {
+    "Version": "4.3.1", "ApiVersion": "1.41", "Os": "linux", "Arch": "amd64",
+    "Components": [{"Name": "Podman Engine", "Version": "4.3.1", "Details": {}}],
+    "Platform": {"Name": "linux/amd64/debian-12"},
+}
+
+
+@pytest.fixture
+def fake_engine():
+    engines: list[FakeEngine] = []
+
+    def start(**kwargs) -> FakeEngine:
+        engine = FakeEngine(SNAP_SOCKET, **kwargs).start()
+        engines.append(engine)
+        return engine
+
+    yield start
+    for engine in engines:
+        engine.stop()
+
+
+def test_runtime_engine_found(snap_compare, make_app, fake_engine, size):
+    engine = fake_engine()
+    assert snap_compare(make_app(docker_host=engine.url), terminal_size=size, run_before=settle)
+
+
+def test_pull_in_flight(snap_compare, make_app, fake_engine, size):
+    engine = fake_engine(pull_events=cold_pull_events(layers=5, done=2), hang=True)
+    app = make_app(at(StepId.PULL), docker_host=engine.url)
+
+    async def until_layers(pilot) -> None:
+        bars = pilot.app.screen.query_one(LayerBars)
+        for _ in range(200):
+            if bars.progress is not None and len(bars.progress.layers) == 5 and bars.progress.events >= 16:
+                break
+            await pilot.pause(0.02)
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=until_layers)
+
+
+def test_pull_complete(snap_compare, make_app, fake_engine, size):
+    engine = fake_engine(pull_events=cold_pull_events(layers=4, done=4) + FINISH)
+    app = make_app(at(StepId.PULL), docker_host=engine.url)
+    assert snap_compare(app, terminal_size=size, run_before=settle)
+
+
+def test_pull_podman_thin_stream(snap_compare, make_app, fake_engine, size):
+    events = [{"status": "Pulling fs layer", "id": f"{n:012x}"} for n in range(0xA0, 0xA4)]
+    events += [{"status": "Download complete", "id": f"{n:012x}"} for n in range(0xA0, 0xA2)]
+    engine = fake_engine(pull_events=events, hang=True, version=PODMAN_VERSION)
+    app = make_app(at(StepId.PULL), docker_host=engine.url)
+
+    async def until_layers(pilot) -> None:
+        bars = pilot.app.screen.query_one(LayerBars)
+        for _ in range(200):
+            if bars.progress is not None and bars.progress.events >= 6:
+                break
+            await pilot.pause(0.02)
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=until_layers)
+
+
+def test_pull_manifest_unknown(snap_compare, make_app, fake_engine, size):
+    engine = fake_engine(pull_error=(404, "manifest for nousresearch/hermes-agent:v2026.9.24 "
+                                          "not found: manifest unknown: manifest unknown"))
+    app = make_app(at(StepId.PULL), docker_host=engine.url)
+    assert snap_compare(app, terminal_size=size, run_before=settle)
+
+
+def test_pull_without_engine(snap_compare, make_app, size):
+    assert snap_compare(make_app(at(StepId.PULL)), terminal_size=size, run_before=settle)

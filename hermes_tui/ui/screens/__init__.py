@@ -9,8 +9,8 @@ from textual.screen import Screen
 from hermes_tui.state import StepId
 
 _SCREENS: dict[StepId, tuple[str, str]] = {
-    StepId.RUNTIME: ("planned", "RuntimeScreen"),
-    StepId.PULL: ("planned", "PullScreen"),
+    StepId.RUNTIME: ("runtime", "RuntimeScreen"),
+    StepId.PULL: ("pull", "PullScreen"),
     StepId.PROFILE: ("profile", "ProfileScreen"),
     StepId.CHANNELS: ("channels", "ChannelsScreen"),
     StepId.BRIDGE: ("planned", "BridgeScreen"),

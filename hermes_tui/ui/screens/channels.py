@@ -21,6 +21,7 @@ from hermes_tui.paths import display_path
 from hermes_tui.state import StepId
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
+from hermes_tui.ui.widgets.status_line import StatusLine
 from hermes_tui.ui.widgets.channel_form import ChannelForm
 
 
@@ -83,7 +84,7 @@ class ChannelsScreen(StepScreen):
                 form = ChannelForm(channel, self._env)
                 form.display = channel.id in chosen
                 yield form
-        yield Static("", id="channels-error", classes="error-box")
+        yield StatusLine(id="channels-error", classes="error-box")
 
     @on(SelectionList.SelectedChanged, "#channel-list")
     def _ticked(self, event: SelectionList.SelectedChanged) -> None:

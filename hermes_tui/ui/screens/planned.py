@@ -1,4 +1,4 @@
-"""Steps whose engine-backed behaviour arrives in a later release (1, 2, 5, 6).
+"""Steps whose behaviour arrives in a later release (5, 6).
 
 Each says plainly what it will do and lets the user continue; the step is recorded as
 skipped with that reason, so the sidebar and the summary stay honest.
@@ -36,37 +36,6 @@ class PlannedStepScreen(StepScreen):
             self.wizard.finish_step(self.STEP)
         else:
             self.wizard.finish_step(self.STEP, StepStatus.SKIPPED, NOT_YET)
-
-
-class RuntimeScreen(PlannedStepScreen):
-    """Step 1: find a Docker-API runtime or Apple Container and explain any failure."""
-
-    STEP = StepId.RUNTIME
-    HELP = HELP[StepId.RUNTIME]
-    WHAT = (
-        "Finds a container runtime that speaks the Docker Engine API: --docker-host, "
-        "DOCKER_HOST, the current Docker context, the Docker and Podman sockets, Colima and "
-        "Rancher Desktop, or Apple Container on Apple Silicon. It lists what it probed, the "
-        "engine it found (product, version, API version, OS/arch) and, when nothing answers, "
-        "the exact cause and the fix."
-    )
-
-
-class PullScreen(PlannedStepScreen):
-    """Step 2: pull the pinned Hermes image with per-layer progress."""
-
-    STEP = StepId.PULL
-    HELP = HELP[StepId.PULL]
-
-    def compose_body(self) -> ComposeResult:
-        yield Static(f"Image: {self.wizard.settings.image}", id="pull-image", classes="field-line")
-        yield from super().compose_body()
-
-    WHAT = (
-        "Pulls the Hermes image with a live bar per layer, bytes done and total, rate and "
-        "time left, and shows the final digest. Pulling again is instant when the image is "
-        "already up to date."
-    )
 
 
 class BridgeScreen(PlannedStepScreen):

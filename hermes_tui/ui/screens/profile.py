@@ -24,6 +24,7 @@ from hermes_tui.paths import display_path
 from hermes_tui.state import StepId, StepStatus
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
+from hermes_tui.ui.widgets.status_line import StatusLine
 
 
 class ProfileScreen(StepScreen):
@@ -44,7 +45,7 @@ class ProfileScreen(StepScreen):
         )
         yield Static("", id="name-verdict", classes="verdict")
         yield Static("", id="profile-where", classes="note")
-        yield Static("", id="profile-error", classes="error-box")
+        yield StatusLine(id="profile-error", classes="error-box")
 
     def on_mount(self) -> None:
         self._show_verdict(self.query_one("#profile-name", Input).value)

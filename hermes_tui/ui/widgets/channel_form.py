@@ -9,6 +9,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, Label, Static
 
 from hermes_tui.channels import Channel, ChannelField
+from hermes_tui.ui.widgets.status_line import StatusLine
 
 
 class ChannelForm(Vertical):
@@ -39,7 +40,7 @@ class ChannelForm(Vertical):
             placeholder=self.channel.allow_list_hint,
             id=f"field-{self.channel.allow_list_key}",
         )
-        yield Static("", classes="form-error")
+        yield StatusLine(classes="form-error")
 
     def values(self) -> dict[str, str]:
         return {

@@ -1,0 +1,124 @@
+"""Step 2 — Image pull. Reads the engine from step 1; writes ``image_ref``/``image_digest``.
+
+The pull itself is ``engine.pull.pull_image``; events land in a ``PullProgress`` model and
+``LayerBars`` repaints from it on a timer. Quitting mid-pull leaves the step open: the next
+run pulls again and the layers already fetched show "Already exists".
+"""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from hermes_tui.engine.pull import PullError, PullErrorKind, PullProgress
+from hermes_tui.state import StepId, StepStatus
+from hermes_tui.ui.help_text import HELP
+from hermes_tui.ui.screens.base import StepScreen
+from hermes_tui.ui.widgets.status_line import StatusLine
+from hermes_tui.ui.widgets.layer_bars import LayerBars
+
+
+class PullScreen(StepScreen):
+    STEP = StepId.PULL
+    HELP = HELP[StepId.PULL]
+    BINDINGS = [
+        Binding("r", "retry", "Retry", id="retry"),
+        Binding("1", "runtime", "Step 1", id="to-runtime"),
+    ]
+
+    #: What the footer offers: Retry after a failure, step 1 when the engine went away.
+    failed: reactive[bool] = reactive(False, bindings=True)
+    engine_lost: reactive[bool] = reactive(False, bindings=True)
+
+    def compose_body(self) -> ComposeResult:
+        image = self.wizard.settings.image
+        yield Static(Content.assemble(("Image   ", "bold"), image), id="pull-image")
+        yield Static("", id="pull-engine", classes="note")
+        yield LayerBars(id="layer-bars")
+        yield StatusLine(id="pull-result", classes="summary")
+        yield StatusLine(id="pull-error", classes="error-box")
+        yield StatusLine(id="pull-fix", classes="fix")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "retry":
+            return self.failed
+        if action == "runtime":
+            return self.engine_lost
+        return super().check_action(action, parameters)
+
+    def on_mount(self) -> None:
+        self.can_advance = False
+        self._pull()
+
+    def action_retry(self) -> None:
+        self._pull()
+
+    def action_runtime(self) -> None:
+        self.wizard.goto(StepId.RUNTIME)
+
+    @work(exclusive=True, group="pull")
+    async def _pull(self) -> None:
+        from hermes_tui.engine.detect import client
+        from hermes_tui.engine.pull import pull_image
+
+        self.failed = self.engine_lost = False
+        self._say_error("", "")
+        diagnosis = await self.wizard.find_engine()
+        engine = diagnosis.engine
+        if engine is None:
+            self._fail(PullError(PullErrorKind.ENGINE_GONE,
+                                 f"No container engine is reachable: {diagnosis.headline}",
+                                 "Go back to step 1 (Runtime check) to fix it, then retry."))
+            return
+        self.query_one("#pull-engine", Static).update(
+            Content.assemble(("Engine  ", "bold"), f"{engine.summary} via {engine.source}")
+        )
+        image = self.wizard.settings.image
+        progress = PullProgress(ref=image, clock=self.wizard.monotonic)
+        bars = self.query_one(LayerBars)
+        bars.display = True
+        bars.show_progress(progress)
+        docker = client(engine)
+        try:
+            result = await pull_image(docker, image, progress)
+        except PullError as error:
+            self._fail(error)
+            return
+        finally:
+            await docker.close()
+        state = self.wizard.state
+        state.image_ref, state.image_digest = image, result.digest
+        if result.used_local:
+            outcome = "The registry could not be reached; using the copy already on this engine."
+        elif result.up_to_date:
+            outcome = "Already up to date: nothing to download."
+        else:
+            outcome = "Pulled."
+        self.query_one("#pull-result", Static).update(
+            Content.assemble((outcome, "$text-success"), "\n", ("Digest  ", "bold"),
+                             result.digest or "unknown")
+        )
+        self.wizard.set_status(self.STEP, StepStatus.DONE)
+        self.can_advance = True
+
+    def _fail(self, error: PullError) -> None:
+        bars = self.query_one(LayerBars)
+        if bars.progress is None or not bars.progress.layers:
+            bars.display = False  # nothing was fetched: no empty progress to look at
+        self._say_error(error.message, error.fix)
+        self.failed = True
+        self.engine_lost = error.kind is PullErrorKind.ENGINE_GONE
+        self.wizard.set_status(self.STEP, StepStatus.FAILED, error.kind.value)
+
+    def _say_error(self, message: str, fix: str) -> None:
+        self.query_one("#pull-error", Static).update(message)
+        self.query_one("#pull-fix", Static).update(
+            Content.assemble(("Fix: ", "bold"), fix) if fix else ""
+        )
+
+    def advance(self) -> None:
+        self.wizard.finish_step(self.STEP)

@@ -1,0 +1,95 @@
+"""Step 1 — Runtime check. Writes ``state.engine_url``/``engine_summary`` and the step status.
+
+The probing is ``engine.detect.diagnose`` (no Textual); this screen lists every probe with
+its outcome, the engine found, or the exact cause and fix when none answers.
+"""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.content import Content
+from textual.widgets import Static
+
+from hermes_tui.engine.detect import Diagnosis, Outcome
+from hermes_tui.state import StepId, StepStatus
+from hermes_tui.ui.glyphs import mark
+from hermes_tui.ui.help_text import HELP
+from hermes_tui.ui.screens.base import StepScreen
+from hermes_tui.ui.widgets.status_line import StatusLine
+
+_OUTCOME_STYLE = {Outcome.OK: "$text-success", Outcome.NOT_TRIED: "$text-muted",
+                  Outcome.MISSING: "$text-muted"}
+
+
+def probe_lines(diagnosis: Diagnosis) -> Content:
+    """Each probe on two lines: mark, where we looked and the outcome; then the address."""
+    rows = []
+    for probe in diagnosis.probes:
+        outcome = probe.outcome
+        kind = "done" if outcome is Outcome.OK else "pending" if outcome in (
+            Outcome.NOT_TRIED, Outcome.MISSING) else "failed"
+        style = _OUTCOME_STYLE.get(outcome, "$text-error")
+        rows.append(Content.assemble(
+            (f"{mark(kind)} ", style), (probe.candidate.source, "bold"), " — ",
+            (outcome.value, style), "\n  ", (probe.candidate.url, "$text-muted"),
+        ))
+    return Content("\n").join(rows)
+
+
+class RuntimeScreen(StepScreen):
+    STEP = StepId.RUNTIME
+    HELP = HELP[StepId.RUNTIME]
+    BINDINGS = [Binding("r", "retry", "Retry", id="retry")]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(
+            "Looking for a container engine that speaks the Docker API, or Apple Container…",
+            id="runtime-status", classes="prose",
+        )
+        yield Static("", id="runtime-probes")
+        yield StatusLine(id="runtime-engine", classes="summary")
+        yield StatusLine(id="runtime-error", classes="error-box")
+        yield StatusLine(id="runtime-fix", classes="fix")
+
+    def on_mount(self) -> None:
+        self.can_advance = False
+        self._probe()
+
+    def action_retry(self) -> None:
+        self._probe(fresh=True)
+
+    @work(exclusive=True, group="runtime")
+    async def _probe(self, fresh: bool = False) -> None:
+        self.query_one("#runtime-status", Static).update("Probing…")
+        diagnosis = await self.wizard.find_engine(fresh=True)
+        self._show(diagnosis)
+
+    def _show(self, diagnosis: Diagnosis) -> None:
+        self.query_one("#runtime-probes", Static).update(probe_lines(diagnosis))
+        engine = diagnosis.engine
+        state = self.wizard.state
+        if engine is not None:
+            self.query_one("#runtime-status", Static).update("Found a container engine.")
+            self.query_one("#runtime-engine", Static).update(
+                Content.assemble(("Engine  ", "bold"), engine.summary, "\n",
+                                 ("Via     ", "bold"), f"{engine.source} ({engine.url})")
+            )
+            self.query_one("#runtime-error", Static).update("")
+            self.query_one("#runtime-fix", Static).update("")
+            state.engine_url, state.engine_summary = engine.url, engine.summary
+            self.wizard.set_status(self.STEP, StepStatus.DONE)
+            self.can_advance = True
+        else:
+            self.query_one("#runtime-status", Static).update("No container engine answered.")
+            self.query_one("#runtime-engine", Static).update("")
+            self.query_one("#runtime-error", Static).update(diagnosis.headline)
+            self.query_one("#runtime-fix", Static).update(
+                Content.assemble(("Fix: ", "bold"), diagnosis.fix) if diagnosis.fix else ""
+            )
+            self.wizard.set_status(self.STEP, StepStatus.FAILED, "no engine reachable")
+            self.can_advance = False
+
+    def advance(self) -> None:
+        self.wizard.finish_step(self.STEP)
