@@ -71,6 +71,15 @@ class HermesApp(App[int]):
         if self._notice:
             self.notify(self._notice, title="Progress file", severity="warning", timeout=20)
 
+    def action_quit(self) -> None:
+        """Ctrl+Q from anywhere: the step screen decides whether to ask first."""
+        from hermes_tui.ui.screens.base import StepScreen
+
+        if isinstance(self.screen, StepScreen):
+            self.screen.action_quit()
+        else:
+            self.exit()
+
     def get_key_display(self, binding: Binding) -> str:
         from hermes_tui.ui.glyphs import plain_console
 

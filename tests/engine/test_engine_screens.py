@@ -12,6 +12,7 @@ from hermes_tui.engine.pull import LayerState
 from hermes_tui.paths import Paths
 from hermes_tui.settings import Settings
 from hermes_tui.state import StateStore, StepId, StepStatus
+from hermes_tui.ui.widgets.confirm import ConfirmModal
 from hermes_tui.ui.widgets.layer_bars import LayerBars
 from tests.support.states import at
 
@@ -108,3 +109,36 @@ async def test_pull_without_a_reachable_engine_points_back_to_step_one(data, tmp
         await pilot.press("1")
         await pilot.pause()
         assert app.screen.STEP is StepId.RUNTIME
+
+
+async def test_quitting_mid_pull_asks_first_and_reopening_resumes_the_step(
+    data, cold_engine, throttled_registry
+):
+    image = throttled_registry.repository("1")
+    app = make(data, at(StepId.PULL), docker_host=cold_engine.docker_host, image=image)
+    async with app.run_test(size=(100, 40)) as pilot:
+        bars = app.screen.query_one(LayerBars)
+        for _ in range(600):  # the relay is slow: wait until one layer is in
+            await pilot.pause(0.05)
+            progress = bars.progress
+            if progress and any(l.state is LayerState.COMPLETE for l in progress.layers.values()):
+                break
+        else:
+            pytest.fail("no layer completed through the throttled registry")
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("n")  # keep going
+        assert app.screen.STEP is StepId.PULL and app.is_running
+        await pilot.press("ctrl+q")
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("y")
+        await pilot.pause()
+    assert not app.is_running
+    assert StateStore(data.state_file).load().state.current_step is StepId.PULL
+
+    again = make(data, docker_host=cold_engine.docker_host, image=image)
+    async with again.run_test(size=(100, 40)) as pilot:
+        await settle(again, pilot)
+        assert again.screen.STEP is StepId.PULL
+        assert again.state.status(StepId.PULL) is StepStatus.DONE
+        assert again.state.image_digest.startswith("sha256:")

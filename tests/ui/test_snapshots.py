@@ -195,3 +195,19 @@ def test_pull_manifest_unknown(snap_compare, make_app, fake_engine, size):
 
 def test_pull_without_engine(snap_compare, make_app, size):
     assert snap_compare(make_app(at(StepId.PULL)), terminal_size=size, run_before=settle)
+
+
+def test_pull_quit_asks_first(snap_compare, make_app, fake_engine, size):
+    engine = fake_engine(pull_events=cold_pull_events(layers=5, done=2), hang=True)
+    app = make_app(at(StepId.PULL), docker_host=engine.url)
+
+    async def until_layers_then_quit(pilot) -> None:
+        bars = pilot.app.screen.query_one(LayerBars)
+        for _ in range(200):
+            if bars.progress is not None and bars.progress.events >= 16:
+                break
+            await pilot.pause(0.02)
+        await pilot.press("q")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=until_layers_then_quit)

@@ -55,7 +55,7 @@ class StepScreen(Screen[None]):
         Binding("b", "back", "Back", id="back-b", show=False),
         Binding("s,f2", "focus_steps", "Steps", id="steps"),
         Binding("question_mark,f1", "help", "Help", id="help"),
-        Binding("q,ctrl+q", "app.quit", "Quit", id="quit"),
+        Binding("q,ctrl+q", "quit", "Quit", id="quit"),
     ]
 
     #: Whether "Next" is possible now; the footer greys the key out when it is not.
@@ -100,6 +100,21 @@ class StepScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.wizard.go_back(self.STEP)
+
+    def busy(self) -> str | None:
+        """What quitting now would interrupt, in words; None when nothing is under way."""
+        return None
+
+    def action_quit(self) -> None:
+        """Quit at once (progress is saved), but ask first if work would be lost."""
+        from hermes_tui.ui.widgets.confirm import ConfirmModal
+
+        interrupted = self.busy()
+        if interrupted is None:
+            self.app.exit()
+            return
+        modal = ConfirmModal("Quit now?", interrupted, "quit anyway", "keep going")
+        self.app.push_screen(modal, lambda yes: self.app.exit() if yes else None)
 
     def action_focus_steps(self) -> None:
         self.query_one(StepSidebar).focus()

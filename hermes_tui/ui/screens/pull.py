@@ -43,6 +43,17 @@ class PullScreen(StepScreen):
         yield StatusLine(id="pull-error", classes="error-box")
         yield StatusLine(id="pull-fix", classes="fix")
 
+    def busy(self) -> str | None:
+        progress = self.query_one(LayerBars).progress
+        if progress is None or progress.done or self.failed or not progress.layers:
+            return None
+        return (
+            f"The image is still downloading ({progress.finished_layers} of "
+            f"{len(progress.layers)} layers done). Quitting stops the pull, and the engine "
+            "keeps nothing of a pull it did not finish: the next run downloads those "
+            "layers again. Your progress in the wizard is kept."
+        )
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "retry":
             return self.failed
