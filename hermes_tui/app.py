@@ -6,7 +6,9 @@ Screens never write the state file themselves: they call ``app.update_state``,
 
 from __future__ import annotations
 
+import asyncio
 import time
+from importlib import import_module
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -90,6 +92,8 @@ class HermesApp(App[int]):
     async def find_engine(self, fresh: bool = False) -> Diagnosis:
         """Diagnose the container runtime once per run (or again when ``fresh``)."""
         if fresh or self.diagnosis is None or not self.diagnosis.ok:
+            # aiodocker/aiohttp take ~0.3 s to import: do it off the event loop.
+            await asyncio.to_thread(import_module, "aiodocker")
             from hermes_tui.engine.detect import diagnose
 
             self.diagnosis = await diagnose(self.settings.docker_host)

@@ -55,7 +55,7 @@ class RuntimeScreen(StepScreen):
 
     def on_mount(self) -> None:
         self.can_advance = False
-        self._probe()
+        self.call_after_refresh(self._probe)  # paint the screen first, then probe
 
     def action_retry(self) -> None:
         self._probe(fresh=True)
