@@ -103,7 +103,7 @@ def run(kind: str, before: Path, after: Path) -> dict | str:
     code = (CHILD.replace("ROOT", repr(str(ROOT))).replace("BEFORE", repr(str(before)))
             .replace("AFTER", repr(str(after))).replace("KIND", repr(kind)))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=600)
+                          timeout=600, check=False)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["failed"])[-1]
         return last

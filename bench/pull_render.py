@@ -33,14 +33,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 
-from hermes_tui.app import HermesApp  # noqa: E402
-from hermes_tui.engine.pull import PullProgress  # noqa: E402
-from hermes_tui.paths import Paths  # noqa: E402
-from hermes_tui.settings import Settings  # noqa: E402
-from hermes_tui.state import StateStore, StepId  # noqa: E402
-from hermes_tui.ui.widgets.layer_bars import LayerBars  # noqa: E402
-from tests.support.fake_engine import FakeEngine  # noqa: E402
-from tests.support.states import at  # noqa: E402
+from hermes_tui.app import HermesApp
+from hermes_tui.engine.pull import PullProgress
+from hermes_tui.paths import Paths
+from hermes_tui.settings import Settings
+from hermes_tui.state import StateStore, StepId
+from hermes_tui.ui.widgets.layer_bars import LayerBars
+from tests.support.fake_engine import FakeEngine
+from tests.support.states import at
 
 LAYERS = 30
 LAYER_SIZE = 40_000_000

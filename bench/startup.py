@@ -200,7 +200,8 @@ def run_once(argv: list[str], marker: bytes, timeout: float) -> Run:
         t0 = time.perf_counter()
         proc = subprocess.Popen(
             argv, stdin=slave, stdout=slave, stderr=slave, env=child_env(), close_fds=True,
-            start_new_session=True, preexec_fn=_make_controlling_tty,
+            start_new_session=True,
+            preexec_fn=_make_controlling_tty,  # noqa: PLW1509 - the bench starts no threads
         )
         os.close(slave)
         slave = -1

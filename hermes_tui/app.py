@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from importlib import import_module
 from collections.abc import Iterable
 from functools import partial
+from importlib import import_module
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand

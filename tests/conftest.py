@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import pytest_textual_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -13,10 +21,54 @@ class TopLevelSnapshots(pytest_textual_snapshot.SVGImageExtension):
     """Store each test module's SVGs under ``snapshots/<module stem>/`` (see README)."""
 
     @classmethod
-    def dirname(cls, *, test_location) -> str:  # noqa: ANN001 - syrupy's own type
+    def dirname(cls, *, test_location) -> str:
         return str(ROOT / "snapshots" / Path(test_location.filepath).stem)
 
 
 # pytest-textual-snapshot looks this name up when `snap_compare` runs (plugin pinned in
 # pyproject.toml), so swapping it here redirects every snapshot.
 pytest_textual_snapshot.SVGImageExtension = TopLevelSnapshots
+
+
+# Sessions and CI run as root; users do not. Permission errors are produced for real by
+# dropping to the unprivileged user ``nobody`` with setpriv, never by patching a function.
+AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+NobodyPython = Callable[[str, list[str]], subprocess.CompletedProcess[str]]
+
+
+def _unavailable(reason: str) -> None:
+    """Skip where a developer cannot do this; under CI=true a skip would hide coverage."""
+    if os.environ.get("CI", "").strip().lower() == "true":
+        pytest.fail(f"CI=true but tests as user nobody cannot run: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def nobody_python() -> NobodyPython:
+    """Run a Python snippet as user ``nobody`` with this repo and venv importable."""
+    if os.geteuid() != 0:
+        _unavailable("running as another user needs root; this session is not root")
+    if shutil.which("setpriv") is None:
+        _unavailable("setpriv (util-linux) is not installed")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "HERMES_TUI_"))}
+    env.update(
+        HOME="/nonexistent",
+        PYTHONPATH=os.pathsep.join([str(ROOT), sysconfig.get_paths()["purelib"]]),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+
+    def run(snippet: str, args: list[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*AS_NOBODY, sys.executable, "-c", snippet, *args],
+            env=env, capture_output=True, text=True, timeout=60, check=False,
+            stdin=subprocess.DEVNULL, cwd="/",
+        )
+
+    probe = run("import json, aiohttp, hermes_tui.profile; print(json.dumps('ok'))", [])
+    if probe.returncode != 0 or json.loads(probe.stdout or "null") != "ok":
+        _unavailable(
+            "user nobody cannot run this venv's Python or import the project (the venv or "
+            f"the repo is not readable by others): {probe.stderr.strip()[-300:]}"
+        )
+    return run

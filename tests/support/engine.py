@@ -354,7 +354,7 @@ class LocalEngine:
 
     # -- lifecycle ---------------------------------------------------------- #
 
-    def __enter__(self) -> LocalEngine:
+    def __enter__(self) -> LocalEngine:  # noqa: PYI034 - start() returns self
         return self.start()
 
     def __exit__(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from hermes_tui.settings import Settings
 from hermes_tui.state import StateStore, WizardState
 
 NO_ENGINE = "unix:///nonexistent/hermes-tui-test/docker.sock"
-FIXED_NOW = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
+FIXED_NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 
 
 

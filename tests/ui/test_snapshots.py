@@ -187,8 +187,9 @@ def test_pull_podman_thin_stream(snap_compare, make_app, fake_engine, size):
 
 
 def test_pull_manifest_unknown(snap_compare, make_app, fake_engine, size):
-    engine = fake_engine(pull_error=(404, "manifest for nousresearch/hermes-agent:v2026.9.24 "
-                                          "not found: manifest unknown: manifest unknown"))
+    message = ("manifest for nousresearch/hermes-agent:v2026.9.24 "
+               "not found: manifest unknown: manifest unknown")
+    engine = fake_engine(pull_error=(404, message))
     app = make_app(at(StepId.PULL), docker_host=engine.url)
     assert snap_compare(app, terminal_size=size, run_before=settle)
 

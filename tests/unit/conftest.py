@@ -6,7 +6,6 @@ sessions run as root) and skip with the reason when the machine does not allow t
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -14,13 +13,13 @@ import sys
 import sysconfig
 import tempfile
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-FIXED_NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+FIXED_NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 FIXED_STAMP = "20250102T030405"
 
 
@@ -60,7 +59,7 @@ def run_python() -> Callable[..., subprocess.CompletedProcess[str]]:
 
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 30,
             cwd: str | Path | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+        return subprocess.run(  # noqa: PLW1510 - callers assert on the return code
             [sys.executable, *args],
             env=env or child_env(),
             capture_output=True,
@@ -77,7 +76,7 @@ def run_python() -> Callable[..., subprocess.CompletedProcess[str]]:
 
 
 def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=False)
 
 
 class Tmpfs:
@@ -122,38 +121,3 @@ def tmpfs() -> Iterator[Tmpfs]:
         yield mounts
     finally:
         mounts.cleanup()
-
-
-# --- running as another user ------------------------------------------------------------------
-
-AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
-
-
-@pytest.fixture(scope="session")
-def nobody_python() -> Callable[[str, list[str]], subprocess.CompletedProcess[str]]:
-    """Run a Python snippet as the unprivileged user ``nobody`` (via setpriv)."""
-    if os.geteuid() != 0:
-        pytest.skip("running as another user needs root; this session is not root")
-    if shutil.which("setpriv") is None:
-        pytest.skip("setpriv (util-linux) is not installed")
-
-    env = child_env(HOME="/nonexistent")
-
-    def run(snippet: str, args: list[str]) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*AS_NOBODY, sys.executable, "-c", snippet, *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            stdin=subprocess.DEVNULL,
-            cwd="/",
-        )
-
-    probe = run("import json, hermes_tui.profile; print(json.dumps('ok'))", [])
-    if probe.returncode != 0 or json.loads(probe.stdout or "null") != "ok":
-        pytest.skip(
-            "user nobody cannot run this venv's Python or import the project (the venv or "
-            f"the repo is not readable by others): {probe.stderr.strip()[-300:]}"
-        )
-    return run

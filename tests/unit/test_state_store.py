@@ -7,7 +7,7 @@ import signal
 import stat
 import textwrap
 import tomllib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ from hermes_tui.state import (
     WizardState,
 )
 
-FIXED_NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)  # the `clock` fixture's time
+FIXED_NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)  # the `clock` fixture's time
 FIXED_STAMP = "20250102T030405"
 
 
@@ -41,7 +41,7 @@ def full_state(store: StateStore) -> WizardState:
     state.steps[StepId.CHANNELS] = StepRecord(
         status=StepStatus.FAILED,
         reason='Telegram said "401 Unauthorized"\nsecond line \\ backslash, ünïcode ✓',
-        updated_at=datetime(2024, 12, 31, 23, 59, 59, 123456, tzinfo=timezone.utc),
+        updated_at=datetime(2024, 12, 31, 23, 59, 59, 123456, tzinfo=UTC),
     )
     state.current_step = StepId.CHANNELS
     state.profile = "work-1"
@@ -73,7 +73,7 @@ def test_saved_state_loads_back_equal_with_steps_reasons_and_timestamps(tmp_path
     assert loaded.state == state
     assert loaded.state.steps[StepId.CHANNELS].reason == state.steps[StepId.CHANNELS].reason
     assert loaded.state.steps[StepId.CHANNELS].updated_at == datetime(
-        2024, 12, 31, 23, 59, 59, 123456, tzinfo=timezone.utc)
+        2024, 12, 31, 23, 59, 59, 123456, tzinfo=UTC)
     assert loaded.state.steps[StepId.PULL].status is StepStatus.SKIPPED
     assert loaded.state.updated_at == FIXED_NOW
     assert loaded.state.current_step is StepId.CHANNELS

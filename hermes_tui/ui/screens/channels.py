@@ -12,7 +12,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import Input, SelectionList, Static
+from textual.widgets import SelectionList, Static
 
 from hermes_tui import channels as catalog
 from hermes_tui.envfile import EnvFileError, read_env, update_env
@@ -21,8 +21,8 @@ from hermes_tui.paths import display_path
 from hermes_tui.state import StepId
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
-from hermes_tui.ui.widgets.status_line import StatusLine
 from hermes_tui.ui.widgets.channel_form import ChannelForm
+from hermes_tui.ui.widgets.status_line import StatusLine
 
 
 class ChannelsScreen(StepScreen):

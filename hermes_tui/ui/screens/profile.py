@@ -12,6 +12,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Input, Label, Static
 
+from hermes_tui.paths import display_path
 from hermes_tui.profile import (
     MAX_NAME,
     ProfileError,
@@ -20,7 +21,6 @@ from hermes_tui.profile import (
     inspect_profile,
     validate_name,
 )
-from hermes_tui.paths import display_path
 from hermes_tui.state import StepId, StepStatus
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen

@@ -18,8 +18,8 @@ from hermes_tui.engine.pull import PullError, PullErrorKind, PullProgress
 from hermes_tui.state import StepId, StepStatus
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
-from hermes_tui.ui.widgets.status_line import StatusLine
 from hermes_tui.ui.widgets.layer_bars import LayerBars
+from hermes_tui.ui.widgets.status_line import StatusLine
 
 
 class PullScreen(StepScreen):

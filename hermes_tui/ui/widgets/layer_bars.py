@@ -33,7 +33,7 @@ def human_bytes(n: float) -> str:
 
 
 def human_seconds(s: float) -> str:
-    s = int(round(s))
+    s = round(s)
     return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
 
 
@@ -42,7 +42,7 @@ def bar(fraction: float | None, width: int) -> str:
     full, empty, unknown = ("#", "-", "?") if plain_console() else ("█", "░", "▒")
     if fraction is None:
         return unknown * width
-    filled = int(round(max(0.0, min(1.0, fraction)) * width))
+    filled = round(max(0.0, min(1.0, fraction)) * width)
     return full * filled + empty * (width - filled)
 
 
@@ -82,7 +82,7 @@ class LayerBars(Widget):
         self.refresh(layout=rows != self._rows)
         self._rows = rows
 
-    def get_content_height(self, container, viewport, width) -> int:  # noqa: ANN001
+    def get_content_height(self, container, viewport, width) -> int:
         return (len(self.progress.layers) + 3) if self.progress else 1
 
     def render(self) -> Content:
