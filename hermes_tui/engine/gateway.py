@@ -1,0 +1,863 @@
+"""Step 7 and the dashboard: run the Hermes gateway, one container per profile.
+
+The container is named after the profile (``hermes-<profile>``) and labelled
+(``io.hermes-tui=1``, ``io.hermes-tui.profile=<profile>``), so the app finds it again after
+it restarts. The profile folder is the container's Hermes home (``/opt/data``), the
+profile's ``.env`` values its environment, the Claw folder a read-only mount when the user
+migrated. On a Linux engine the container shares the host's network (it reaches a router
+on the host's loopback directly); elsewhere ``host.docker.internal`` maps to the host
+gateway and the API port is published on 127.0.0.1 only.
+
+Hermes defaults every profile's API server to port 8642, so `ensure_api_port` gives each
+profile its own free port and records it in the profile's ``.env``.
+
+`start_gateway` creates the container (reusing an identical one, replacing one whose
+configuration or image changed), starts it and waits until it runs and, where the API
+server is on, until ``GET /health`` answers; a failure raises `GatewayError` carrying the
+cause, the fix, the exit code and the last log lines. `watch_events` streams the engine's
+own events for our containers, so a dashboard refreshes without polling.
+
+No Textual here; aiodocker and aiohttp are imported inside the functions that use them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import socket
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hermes_tui.envfile import read_env, update_env
+
+if TYPE_CHECKING:
+    import aiodocker
+
+
+LABEL_APP = "io.hermes-tui"
+LABEL_PROFILE = "io.hermes-tui.profile"
+#: sha256 of the create body without this label: an unchanged spec reuses the container.
+LABEL_CONFIG = "io.hermes-tui.config"
+#: The API server port, set only when the API server is enabled (status reads it back).
+LABEL_API_PORT = "io.hermes-tui.api-port"
+
+DEFAULT_API_PORT = 8642
+CONTAINER_HOME = "/opt/data"
+CLAW_MOUNT = "/opt/openclaw"
+ENV_FILE = ".env"
+MAX_PORT = 65535
+
+#: Values Hermes (and we) read as "on" for API_SERVER_ENABLED.
+_TRUE = frozenset({"1", "true", "yes", "on"})
+#: Engine event actions `watch_events` passes on ("health_status: …" arrives as "health").
+WATCHED_ACTIONS = frozenset(
+    {"create", "start", "restart", "die", "stop", "kill", "oom", "destroy", "health"}
+)
+_STOP_GRACE = 10  # seconds the engine waits for a graceful stop before SIGKILL
+
+FIX_PULL = "Pull the image again (step 2, \"Image\"), then start the gateway."
+FIX_LOG = (
+    "Read the log lines above; fix the profile's .env or config.yaml (re-run the step "
+    "that wrote it), then start the gateway again."
+)
+
+
+def container_name(profile: str) -> str:
+    """The gateway container's name for ``profile``."""
+    return f"hermes-{profile}"
+
+
+class GatewayError(Exception):
+    """The gateway could not be started (or found); ``str()`` is the cause in one sentence.
+
+    ``fix`` says what the user can do; ``log_tail`` holds the container's last log lines
+    (empty when it never ran); ``exit_code`` is set when the container exited.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        fix: str = "",
+        log_tail: list[str] | None = None,
+        exit_code: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+        self.log_tail = list(log_tail or [])
+        self.exit_code = exit_code
+
+
+# --------------------------------------------------------------------------------------------
+# API server ports
+# --------------------------------------------------------------------------------------------
+
+
+def _parse_port(text: str | None) -> int | None:
+    try:
+        port = int((text or "").strip())
+    except ValueError:
+        return None
+    return port if 0 < port <= MAX_PORT else None
+
+
+def ports_in_use(profiles_root: Path, *, exclude: str | None = None) -> dict[int, str]:
+    """API_SERVER_PORT of every profile under ``profiles_root`` (port → profile name).
+
+    Hidden folders (a profile being created) and ``exclude`` are skipped; an unreadable
+    or absent ``.env`` counts as no port.
+    """
+    used: dict[int, str] = {}
+    try:
+        entries = sorted(Path(profiles_root).iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return used
+    for entry in entries:
+        if entry.name.startswith(".") or entry.name == exclude or not entry.is_dir():
+            continue
+        try:
+            port = _parse_port(read_env(entry / ENV_FILE).get("API_SERVER_PORT"))
+        except (OSError, UnicodeDecodeError):
+            continue
+        if port is not None:
+            used.setdefault(port, entry.name)
+    return used
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """True when a server could listen on ``host:port`` right now (a real bind test).
+
+    SO_REUSEADDR is set as servers set it, so a port whose last connection lingers in
+    TIME_WAIT counts as free; a port someone listens on never does.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def choose_api_port(profiles_root: Path, profile: str, *, start: int = DEFAULT_API_PORT) -> int:
+    """The API server port ``profile`` should use; nothing is written.
+
+    The profile keeps the port already in its ``.env`` unless another profile records the
+    same one (its own running gateway may be listening on it, so it is not bind-tested).
+    Otherwise: the lowest port from ``start`` up that no other profile records and that is
+    free on 127.0.0.1 now. Raises `GatewayError` when no port up to 65535 is free.
+    """
+    profiles_root = Path(profiles_root)
+    used = ports_in_use(profiles_root, exclude=profile)
+    own = _parse_port(read_env(profiles_root / profile / ENV_FILE).get("API_SERVER_PORT"))
+    if own is not None and own not in used:
+        return own
+    for port in range(max(1, start), MAX_PORT + 1):
+        if port not in used and port_is_free(port):
+            return port
+    raise GatewayError(
+        f"No free API server port from {start} to {MAX_PORT} on 127.0.0.1.",
+        "Stop programs that hold those ports, or set API_SERVER_PORT in the profile's .env.",
+    )
+
+
+def ensure_api_port(profiles_root: Path, profile: str, *, start: int = DEFAULT_API_PORT) -> int:
+    """Choose the profile's API port and record it (API_SERVER_ENABLED=true, API_SERVER_PORT)
+    in its ``.env``, keeping every other line. The file is not rewritten when it already
+    says so."""
+    port = choose_api_port(profiles_root, profile, start=start)
+    env_path = Path(profiles_root) / profile / ENV_FILE
+    current = read_env(env_path)
+    updates = {"API_SERVER_ENABLED": "true", "API_SERVER_PORT": str(port)}
+    if any(current.get(key) != value for key, value in updates.items()):
+        update_env(env_path, updates)
+    return port
+
+
+def api_enabled(env: Mapping[str, str]) -> bool:
+    return env.get("API_SERVER_ENABLED", "").strip().lower() in _TRUE
+
+
+# --------------------------------------------------------------------------------------------
+# The container's configuration
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GatewaySpec:
+    """What to run for one profile. ``host_network``: see ``bridge.router.uses_host_network``,
+    the one function that decides it for both the gateway and the router URL it calls."""
+
+    profile: str
+    profile_dir: Path
+    image: str
+    api_port: int
+    host_network: bool
+    claw_dir: Path | None = None
+    command: tuple[str, ...] = ("gateway", "run")
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return container_name(self.profile)
+
+
+def gateway_env(spec: GatewaySpec, env: Mapping[str, str]) -> dict[str, str]:
+    """The container's environment: the profile's values, ``extra_env``, then ours.
+
+    HERMES_HOME and API_SERVER_PORT always match the mount and the spec; the API server
+    listens on loopback only under host networking (else on all interfaces of the
+    container, behind a port published on the host's loopback).
+    """
+    merged = {**env, **spec.extra_env}
+    merged["HERMES_HOME"] = CONTAINER_HOME
+    merged["API_SERVER_PORT"] = str(spec.api_port)
+    merged["API_SERVER_HOST"] = "127.0.0.1" if spec.host_network else "0.0.0.0"
+    return merged
+
+
+def container_config(spec: GatewaySpec, env: Mapping[str, str]) -> dict[str, Any]:
+    """The Engine API ``POST /containers/create`` body for ``spec``.
+
+    ``env`` is the profile's ``.env`` as `hermes_tui.envfile.read_env` parses it: values
+    are passed exactly (no shell, no quoting), never the raw file.
+    """
+    environment = gateway_env(spec, env)
+    port = f"{spec.api_port}/tcp"
+    labels = {LABEL_APP: "1", LABEL_PROFILE: spec.profile}
+    if api_enabled(environment):
+        labels[LABEL_API_PORT] = str(spec.api_port)
+    binds = [f"{Path(spec.profile_dir).absolute()}:{CONTAINER_HOME}:rw"]
+    if spec.claw_dir is not None:
+        binds.append(f"{Path(spec.claw_dir).absolute()}:{CLAW_MOUNT}:ro")
+    host_config: dict[str, Any] = {
+        "Binds": binds,
+        "RestartPolicy": {"Name": "unless-stopped"},
+    }
+    config: dict[str, Any] = {
+        "Image": spec.image,
+        "Cmd": list(spec.command),
+        "Env": [f"{key}={value}" for key, value in environment.items()],
+        "Labels": labels,
+        "HostConfig": host_config,
+    }
+    if spec.host_network:
+        host_config["NetworkMode"] = "host"
+        # The same router URL works in both modes: on the host's network the host is us.
+        host_config["ExtraHosts"] = ["host.docker.internal:127.0.0.1"]
+    else:
+        host_config["ExtraHosts"] = ["host.docker.internal:host-gateway"]
+        host_config["PortBindings"] = {
+            port: [{"HostIp": "127.0.0.1", "HostPort": str(spec.api_port)}]
+        }
+        config["ExposedPorts"] = {port: {}}
+    labels[LABEL_CONFIG] = _config_digest(config)
+    return config
+
+
+def _config_digest(config: Mapping[str, Any]) -> str:
+    body = json.dumps(config, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return hashlib.sha256(body).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# Status
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class GatewayStatus:
+    """One profile's gateway as the engine reports it.
+
+    ``state``: "running", "restarting", "exited", "created", "paused" or "missing" (no
+    container). ``health``: "ok"/"failing" while it runs with the API server on, None when
+    the API server is off, the container is not running, or health was not checked.
+    """
+
+    exists: bool
+    state: str
+    exit_code: int | None = None
+    started_at: datetime | None = None
+    restart_count: int = 0
+    health: str | None = None
+    container_id: str | None = None
+    profile: str = ""
+    api_port: int | None = None
+    image: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    def uptime(self, now: datetime | None = None) -> timedelta | None:
+        """How long it has been running (None unless running)."""
+        if not self.running or self.started_at is None:
+            return None
+        now = now or datetime.now(UTC)
+        return max(timedelta(0), now - self.started_at)
+
+    @property
+    def summary(self) -> str:
+        """E.g. "running", "exited with code 3", "not created"."""
+        if not self.exists:
+            return "not created"
+        if self.state == "exited" and self.exit_code is not None:
+            return f"exited with code {self.exit_code}"
+        if self.state == "restarting" and self.exit_code:
+            return f"restarting (last exit code {self.exit_code})"
+        return self.state
+
+
+def missing_status(profile: str) -> GatewayStatus:
+    return GatewayStatus(exists=False, state="missing", profile=profile)
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """The engine's RFC 3339 time (nanoseconds, ``Z``) as an aware datetime; None for never."""
+    if not text or text.startswith("0001-01-01"):
+        return None
+    text = text.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    main, sep, rest = text.partition(".")
+    if sep:  # Python takes at most 6 fraction digits
+        digits = rest
+        offset = ""
+        for marker in ("+", "-"):
+            if marker in rest:
+                digits, _, tail = rest.partition(marker)
+                offset = marker + tail
+                break
+        text = f"{main}.{digits[:6].ljust(6, '0')}{offset}"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def status_from_inspect(data: Mapping[str, Any]) -> GatewayStatus:
+    """A `GatewayStatus` from ``GET /containers/{id}/json`` (health not checked)."""
+    state = data.get("State") or {}
+    config = data.get("Config") or {}
+    labels = config.get("Labels") or {}
+    raw = str(state.get("Status") or "")
+    if state.get("Restarting"):
+        raw = "restarting"
+    elif raw == "dead":
+        raw = "exited"
+    finished = raw in ("exited", "restarting")
+    exit_code = state.get("ExitCode")
+    return GatewayStatus(
+        exists=True,
+        state=raw or "unknown",
+        exit_code=int(exit_code) if finished and exit_code is not None else None,
+        started_at=parse_time(state.get("StartedAt")),
+        restart_count=int(data.get("RestartCount") or 0),
+        health=None,
+        container_id=data.get("Id"),
+        profile=str(labels.get(LABEL_PROFILE, "")),
+        api_port=_parse_port(labels.get(LABEL_API_PORT)),
+        image=config.get("Image"),
+    )
+
+
+async def check_health(
+    port: int, timeout: float = 2.0, *, host: str = "127.0.0.1", key: str | None = None
+) -> bool:
+    """True when ``GET http://host:port/health`` answers 200 within ``timeout`` seconds."""
+    import aiohttp
+
+    headers = {"Authorization": f"Bearer {key}"} if key else None
+    try:
+        async with aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=timeout)
+        ) as session, session.get(f"http://{host}:{port}/health", headers=headers) as response:
+            return response.status == 200
+    except (TimeoutError, aiohttp.ClientError, OSError):
+        return False
+
+
+async def _inspect(docker: aiodocker.Docker, name: str) -> dict[str, Any] | None:
+    from aiodocker.exceptions import DockerError
+
+    try:
+        container = await docker.containers.get(name)
+    except DockerError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return container._container
+
+
+async def _with_health(status: GatewayStatus, check: bool) -> GatewayStatus:
+    if check and status.running and status.api_port is not None:
+        status.health = "ok" if await check_health(status.api_port) else "failing"
+    return status
+
+
+async def gateway_status(
+    docker: aiodocker.Docker, profile: str, *, check: bool = True
+) -> GatewayStatus:
+    """The state of ``profile``'s gateway; health is checked (≤ 2 s) when ``check``."""
+    data = await _inspect(docker, container_name(profile))
+    if data is None or (data.get("Config") or {}).get("Labels", {}).get(LABEL_PROFILE) != profile:
+        return missing_status(profile)
+    return await _with_health(status_from_inspect(data), check)
+
+
+async def find_gateways(
+    docker: aiodocker.Docker, *, check: bool = True
+) -> dict[str, GatewayStatus]:
+    """Every gateway this app created on the engine (by label), profile → status."""
+    from aiodocker.exceptions import DockerError
+
+    filters = json.dumps({"label": [f"{LABEL_APP}=1"]})
+    found: dict[str, GatewayStatus] = {}
+    for container in await docker.containers.list(all=True, filters=filters):
+        try:
+            data = await container.show()
+        except DockerError as exc:
+            if exc.status == 404:  # removed since the listing
+                continue
+            raise
+        status = status_from_inspect(data)
+        if status.profile:
+            found[status.profile] = status
+    await asyncio.gather(*(_with_health(s, check) for s in found.values()))
+    return dict(sorted(found.items()))
+
+
+# --------------------------------------------------------------------------------------------
+# Logs
+# --------------------------------------------------------------------------------------------
+
+
+def _split_lines(chunks: list[str]) -> list[str]:
+    return "".join(chunks).splitlines()
+
+
+async def log_tail(docker: aiodocker.Docker, profile: str, lines: int = 20) -> list[str]:
+    """The last ``lines`` lines of the gateway's stdout and stderr ([] when it is missing)."""
+    from aiodocker.exceptions import DockerError
+
+    try:
+        container = await docker.containers.get(container_name(profile))
+        chunks = await container.log(stdout=True, stderr=True, tail=lines)
+    except DockerError as exc:
+        if exc.status == 404:
+            return []
+        raise
+    return _split_lines(chunks)[-lines:]
+
+
+async def follow_logs(
+    docker: aiodocker.Docker, profile: str, *, tail: int = 100
+) -> AsyncIterator[str]:
+    """The gateway's log, one line at a time: the last ``tail`` lines, then new ones as
+    they come, until the container stops or the caller stops iterating. The caller keeps
+    a bounded buffer. Raises `GatewayError` when there is no gateway for ``profile``.
+    Iterate inside ``contextlib.aclosing(...)`` so that leaving early closes the stream at
+    once rather than when the generator is collected."""
+    from aiodocker.exceptions import DockerError
+
+    try:
+        container = await docker.containers.get(container_name(profile))
+    except DockerError as exc:
+        if exc.status == 404:
+            raise GatewayError(
+                f"No gateway container for profile '{profile}'.", "Start the gateway first."
+            ) from exc
+        raise
+    pending = ""
+    stream = container.log(stdout=True, stderr=True, follow=True, tail=tail)
+    try:
+        async for chunk in stream:
+            pending += chunk
+            *complete, pending = pending.split("\n")
+            for line in complete:
+                yield line.rstrip("\r")
+        if pending:
+            yield pending.rstrip("\r")
+    finally:
+        with contextlib.suppress(Exception):
+            await stream.aclose()  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------------------------
+# Events
+# --------------------------------------------------------------------------------------------
+
+
+def normalise_event(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """An engine event about one of our containers as a small dict, or None to skip it.
+
+    Keys: ``action`` (one of `WATCHED_ACTIONS`), ``profile``, ``container_id``, ``time``
+    (aware datetime), ``exit_code`` (int, "die" only), ``health`` ("healthy"/"unhealthy",
+    "health" only) and ``raw`` (the event as the engine sent it).
+    """
+    if event.get("Type") != "container":
+        return None
+    action = str(event.get("Action") or event.get("status") or "")
+    health = None
+    if action.startswith("health_status"):
+        health = action.partition(":")[2].strip() or None
+        action = "health"
+    if action not in WATCHED_ACTIONS:
+        return None
+    actor = event.get("Actor") or {}
+    attributes = actor.get("Attributes") or {}
+    profile = attributes.get(LABEL_PROFILE)
+    if not profile:
+        return None
+    exit_code = attributes.get("exitCode")
+    stamp = event.get("timeNano")
+    when: datetime | None
+    if isinstance(stamp, int):
+        when = datetime.fromtimestamp(stamp / 1e9, UTC)
+    else:
+        raw_time = event.get("time")
+        when = raw_time if isinstance(raw_time, datetime) else None
+    return {
+        "action": action,
+        "profile": profile,
+        "container_id": actor.get("ID") or event.get("id"),
+        "time": when,
+        "exit_code": int(exit_code) if exit_code not in (None, "") else None,
+        "health": health,
+        "raw": dict(event),
+    }
+
+
+async def watch_events(
+    docker: aiodocker.Docker,
+    profile: str | None = None,
+    *,
+    since: datetime | float | None = None,
+) -> AsyncIterator[dict[str, Any]]:
+    """Engine events for our gateway containers (``profile``'s, or all when None), as
+    `normalise_event` dicts, pushed by the engine: no polling.
+
+    Events from ``since`` on (default: the moment of the call, so nothing that happens
+    while the stream connects is lost). The iterator ends when the engine closes the
+    stream (it stopped); stop early by cancelling the consuming task, or by breaking out
+    of an ``async with contextlib.aclosing(watch_events(...))`` block.
+    """
+    from aiodocker.events import DockerEvents
+
+    label = f"{LABEL_PROFILE}={profile}" if profile else f"{LABEL_APP}=1"
+    if since is None:
+        since = time.time()
+    elif isinstance(since, datetime):
+        since = since.timestamp()
+    filters = json.dumps({"type": ["container"], "label": [label]})
+    # A private DockerEvents: the client's shared one allows a single filter per client.
+    events = DockerEvents(docker)
+    subscriber = events.subscribe(filters=filters, since=f"{since:.9f}")
+    try:
+        while True:
+            event = await subscriber.get()
+            if event is None:
+                return
+            normalised = normalise_event(event)
+            if normalised is not None:
+                yield normalised
+    finally:
+        await events.stop()
+
+
+# --------------------------------------------------------------------------------------------
+# Start, stop, restart, remove
+# --------------------------------------------------------------------------------------------
+
+
+async def _container(docker: aiodocker.Docker, profile: str) -> Any | None:
+    """The profile's container object, or None when there is none."""
+    data = await _inspect(docker, container_name(profile))
+    if data is None:
+        return None
+    return docker.containers.container(data["Id"], **data)
+
+
+def _engine_failure(action: str, exc: Exception, spec: GatewaySpec | None = None) -> GatewayError:
+    text = getattr(exc, "message", None) or str(exc)
+    lowered = text.lower()
+    if spec is not None and ("address already in use" in lowered or "already allocated" in lowered):
+        return GatewayError(
+            f"The engine could not {action} the gateway: port {spec.api_port} is taken ({text}).",
+            f"Stop the program using port {spec.api_port}, or pick another API_SERVER_PORT "
+            "for this profile, then start the gateway again.",
+        )
+    if "no such image" in lowered or ("not found" in lowered and "image" in lowered):
+        return GatewayError(f"The engine could not {action} the gateway: {text}.", FIX_PULL)
+    return GatewayError(
+        f"The engine could not {action} the gateway: {text}.",
+        "Check the engine (hermes-tui doctor), then try again.",
+    )
+
+
+async def _image_id(docker: aiodocker.Docker, image: str) -> str:
+    from aiodocker.exceptions import DockerError
+
+    try:
+        return str((await docker.images.inspect(image))["Id"])
+    except DockerError as exc:
+        if exc.status == 404:
+            raise GatewayError(f"The image {image} is not on the engine.", FIX_PULL) from exc
+        raise _engine_failure("inspect the image for", exc) from exc
+
+
+async def start_gateway(
+    docker: aiodocker.Docker,
+    spec: GatewaySpec,
+    env: Mapping[str, str],
+    *,
+    health_timeout: float = 30.0,
+    settle: float = 1.0,
+    stop_grace: int = _STOP_GRACE,
+) -> GatewayStatus:
+    """Create (or reuse) and start ``spec``'s container, and wait until it is up.
+
+    An existing container with the same configuration and image is reused (started if
+    stopped); one whose configuration or image differs is stopped (SIGKILL after
+    ``stop_grace`` s) and replaced. Up means
+    running and, with the API server on, ``/health`` answering 200 within
+    ``health_timeout`` seconds; with it off, still running after ``settle`` seconds.
+
+    Raises `GatewayError`: the container exited (it is then stopped, so it does not
+    crash-loop under its restart policy; ``exit_code`` and ``log_tail`` say why), health
+    never answered (the container is left running), the image is missing, the name is
+    taken by a container that is not ours, or the engine refused.
+    """
+    from aiodocker.exceptions import DockerError
+
+    config = container_config(spec, env)
+    image_id = await _image_id(docker, spec.image)
+    existing = await _inspect(docker, spec.name)
+    container = None
+    if existing is not None:
+        labels = (existing.get("Config") or {}).get("Labels") or {}
+        if labels.get(LABEL_PROFILE) != spec.profile:
+            raise GatewayError(
+                f"A container named {spec.name} exists and was not created by hermes-tui.",
+                f"Rename or remove it (docker rm -f {spec.name}), then start the gateway again.",
+            )
+        same = labels.get(LABEL_CONFIG) == config["Labels"][LABEL_CONFIG]
+        if same and existing.get("Image") == image_id:
+            container = docker.containers.container(existing["Id"], **existing)
+        else:
+            old = docker.containers.container(existing["Id"], **existing)
+            try:
+                if (existing.get("State") or {}).get("Running"):
+                    await old.stop(t=stop_grace)
+                await old.delete(force=True)
+            except DockerError as exc:
+                if exc.status != 404:
+                    raise _engine_failure("replace", exc, spec) from exc
+    try:
+        if container is None:
+            container = await docker.containers.create(config, name=spec.name)
+        data = await container.show()
+        baseline = int(data.get("RestartCount") or 0)
+        state = data.get("State") or {}
+        if state.get("Paused"):
+            await container.unpause()
+        elif not state.get("Running") and not state.get("Restarting"):
+            await container.start()
+    except DockerError as exc:
+        raise _engine_failure("start", exc, spec) from exc
+    return await _wait_up(
+        docker,
+        spec.profile,
+        container,
+        baseline,
+        api_port=spec.api_port if api_enabled(gateway_env(spec, env)) else None,
+        api_key=env.get("API_SERVER_KEY") or None,
+        timeout=health_timeout,
+        settle=settle,
+    )
+
+
+async def _wait_up(
+    docker: aiodocker.Docker,
+    profile: str,
+    container: Any,
+    baseline: int,
+    *,
+    api_port: int | None,
+    api_key: str | None,
+    timeout: float,
+    settle: float,
+) -> GatewayStatus:
+    """Watch the container until it is up, or raise `GatewayError` with the cause.
+
+    A bounded wait (never longer than ``timeout``): the engine is asked for the state and
+    ``/health`` for an answer a few times a second.
+    """
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    deadline = began + (timeout if api_port is not None else settle)
+    interval = 0.1
+    while True:
+        status = status_from_inspect(await container.show())
+        crashed = (
+            status.state in ("exited", "restarting") or status.restart_count > baseline
+        )
+        if crashed:
+            await _stop_quietly(container)
+            final = status_from_inspect(await container.show())
+            code = final.exit_code if final.exit_code is not None else status.exit_code
+            tail = await log_tail(docker, profile)
+            raise GatewayError(
+                f"The gateway container exited with code {code}"
+                + (" right after it started." if loop.time() - began < 5 else "."),
+                FIX_LOG,
+                tail,
+                code,
+            )
+        now = loop.time()
+        if status.running:
+            if api_port is None:
+                if now >= deadline:
+                    return status
+            elif await check_health(api_port, min(2.0, max(0.2, deadline - now)), key=api_key):
+                status.health = "ok"
+                return status
+        if loop.time() >= deadline:
+            tail = await log_tail(docker, profile)
+            raise GatewayError(
+                f"The gateway runs but GET http://127.0.0.1:{api_port}/health did not answer "
+                f"200 within {timeout:g} s.",
+                f"Read the log lines above; check API_SERVER_ENABLED and API_SERVER_PORT "
+                f"({api_port}) in the profile's .env and that nothing else uses the port.",
+                tail,
+                None,
+            )
+        await asyncio.sleep(interval)
+        interval = min(0.5, interval * 1.5)
+
+
+async def _stop_quietly(container: Any) -> None:
+    from aiodocker.exceptions import DockerError
+
+    with contextlib.suppress(DockerError):
+        await container.stop(t=1)
+
+
+async def stop_gateway(
+    docker: aiodocker.Docker, profile: str, *, grace: int = _STOP_GRACE
+) -> GatewayStatus:
+    """Stop the gateway (SIGTERM, SIGKILL after ``grace`` s); it stays stopped until
+    started again, also across engine restarts (restart policy unless-stopped)."""
+    from aiodocker.exceptions import DockerError
+
+    container = await _container(docker, profile)
+    if container is None:
+        return missing_status(profile)
+    try:
+        await container.stop(t=grace)
+    except DockerError as exc:
+        if exc.status != 304:  # 304: already stopped
+            raise _engine_failure("stop", exc) from exc
+    return await gateway_status(docker, profile, check=False)
+
+
+async def restart_gateway(
+    docker: aiodocker.Docker,
+    profile: str,
+    *,
+    grace: int = _STOP_GRACE,
+    health_timeout: float = 30.0,
+    settle: float = 1.0,
+) -> GatewayStatus:
+    """Restart the existing container and wait until it is up, like `start_gateway`.
+
+    The container keeps its configuration: to apply a changed ``.env`` or image, call
+    `start_gateway`, which replaces the container when they differ.
+    """
+    from aiodocker.exceptions import DockerError
+
+    container = await _container(docker, profile)
+    if container is None:
+        raise GatewayError(
+            f"No gateway container for profile '{profile}'.", "Start the gateway first."
+        )
+    try:
+        await container.restart(t=grace)
+        data = await container.show()
+    except DockerError as exc:
+        raise _engine_failure("restart", exc) from exc
+    status = status_from_inspect(data)
+    return await _wait_up(
+        docker,
+        profile,
+        container,
+        status.restart_count,
+        api_port=status.api_port,
+        api_key=_env_value(data, "API_SERVER_KEY"),
+        timeout=health_timeout,
+        settle=settle,
+    )
+
+
+def _env_value(data: Mapping[str, Any], key: str) -> str | None:
+    for item in (data.get("Config") or {}).get("Env") or []:
+        name, _, value = item.partition("=")
+        if name == key:
+            return value or None
+    return None
+
+
+async def remove_gateway(docker: aiodocker.Docker, profile: str) -> bool:
+    """Remove the gateway container (killing it if it runs); False when there was none.
+    The profile folder is untouched."""
+    from aiodocker.exceptions import DockerError
+
+    container = await _container(docker, profile)
+    if container is None:
+        return False
+    try:
+        await container.delete(force=True)
+    except DockerError as exc:
+        if exc.status == 404:
+            return False
+        raise _engine_failure("remove", exc) from exc
+    return True
+
+
+__all__ = [
+    "CLAW_MOUNT",
+    "CONTAINER_HOME",
+    "DEFAULT_API_PORT",
+    "LABEL_API_PORT",
+    "LABEL_APP",
+    "LABEL_CONFIG",
+    "LABEL_PROFILE",
+    "GatewayError",
+    "GatewaySpec",
+    "GatewayStatus",
+    "api_enabled",
+    "check_health",
+    "choose_api_port",
+    "container_config",
+    "container_name",
+    "ensure_api_port",
+    "find_gateways",
+    "follow_logs",
+    "gateway_env",
+    "gateway_status",
+    "log_tail",
+    "port_is_free",
+    "ports_in_use",
+    "remove_gateway",
+    "restart_gateway",
+    "start_gateway",
+    "stop_gateway",
+    "watch_events",
+]
