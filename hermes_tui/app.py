@@ -32,6 +32,7 @@ from hermes_tui.state import (
 
 if TYPE_CHECKING:
     from hermes_tui.engine.detect import Diagnosis
+    from hermes_tui.engine.launch import ProfileGateway
 
 
 def styles_dir() -> Path:
@@ -58,6 +59,10 @@ class HermesApp(App[int]):
         self.store = store
         self.state = state
         self._notice = notice
+        #: Start the gateway when the dashboard first opens (the spec: it starts on launch).
+        self.autostart = True
+        #: Set while the user re-runs one step from the dashboard: Next returns there.
+        self.rerunning = False
         #: Clock for rates and ETAs (tests freeze it so snapshots do not depend on speed).
         self.monotonic = time.monotonic
         #: The last runtime diagnosis (step 1), shared by the steps that need the engine.
@@ -68,7 +73,12 @@ class HermesApp(App[int]):
 
         if plain_console():
             self.add_class("-plain-console")  # square borders: the console font has them
-        self.push_screen(self._screen_for(self.state.current_step))
+        if self.setup_complete:
+            from hermes_tui.ui.screens.dashboard import DashboardScreen
+
+            self.push_screen(DashboardScreen())
+        else:
+            self.push_screen(self._screen_for(self.state.current_step))
         if self._notice:
             self.notify(self._notice, title="Progress file", severity="warning", timeout=20)
 
@@ -97,6 +107,28 @@ class HermesApp(App[int]):
 
             self.diagnosis = await diagnose(self.settings.docker_host)
         return self.diagnosis
+
+    async def profile_gateway(self) -> ProfileGateway | None:
+        """The current profile's gateway on the engine found, or None without an engine."""
+        from hermes_tui.engine.launch import ProfileGateway
+        from hermes_tui.state import MigrationDecision
+
+        diagnosis = await self.find_engine()
+        if diagnosis.engine is None or self.state.profile is None:
+            return None
+        claw = self.state.claw_dir if self.state.migration is MigrationDecision.APPLIED else None
+        return ProfileGateway(
+            paths=self.settings.paths,
+            profile=self.state.profile,
+            image=self.state.image_ref or self.settings.image,
+            engine=diagnosis.engine,
+            claw_dir=Path(claw) if claw else None,
+        )
+
+    def open_dashboard(self) -> None:
+        from hermes_tui.ui.screens.dashboard import DashboardScreen
+
+        self.switch_screen(DashboardScreen())
 
     # -- navigation -------------------------------------------------------------------
 
@@ -130,10 +162,39 @@ class HermesApp(App[int]):
         for sidebar in self.screen.query(StepSidebar):
             sidebar.show_state(self.state)
 
+    @property
+    def setup_complete(self) -> bool:
+        return (self.state.current_step is StepId.DONE
+                and self.state.status(StepId.DONE) is StepStatus.DONE)
+
+    def rerun_step(self, step: StepId) -> None:
+        """Open ``step`` from the dashboard; its Next comes back to the dashboard."""
+        self.rerunning = True
+        self.goto(step)
+
+    def new_profile(self) -> None:
+        """Set up another profile: steps 3 onwards start over; engine and image are kept."""
+        for step in STEP_ORDER[STEP_ORDER.index(StepId.PROFILE):]:
+            self.state.steps[step].status = StepStatus.PENDING
+            self.state.steps[step].reason = None
+        self.state.profile = None
+        self.state.channels = []
+        self.state.synced_models = []
+        self.state.default_model = None
+        self.state.migration = None
+        self.rerunning = False
+        self.goto(StepId.PROFILE)
+
     def finish_step(self, step: StepId, status: StepStatus = StepStatus.DONE,
                     reason: str | None = None) -> None:
-        """Record how ``step`` ended and open the next one."""
+        """Record how ``step`` ended and open the next one (or the dashboard, on a re-run)."""
         self.set_status(step, status, reason)
+        if self.rerunning:
+            self.rerunning = False
+            self.state.current_step = StepId.DONE
+            self.save()
+            self.open_dashboard()
+            return
         index = STEP_ORDER.index(step)
         if index + 1 < len(STEP_ORDER):
             self.goto(STEP_ORDER[index + 1])

@@ -98,6 +98,8 @@ class WizardState(BaseModel):
     default_model: str | None = None
     synced_models: list[str] = Field(default_factory=list)
     migration: MigrationDecision | None = None
+    #: The OpenClaw folder migrated from (mounted read-only into the gateway).
+    claw_dir: str | None = None
     #: The engine step 1 found (URL and a one-line description); never credentials.
     engine_url: str | None = None
     engine_summary: str | None = None

@@ -9,12 +9,12 @@ ENGINE_SUMMARY = "Docker 20.10.24 · API 1.41 · linux/amd64"
 
 
 def at(step: StepId, **fields: object) -> WizardState:
-    """A state open at ``step``: earlier steps done, except 5 and 6 (skipped, not built)."""
+    """A state open at ``step``: earlier steps done, except 6 (skipped: no OpenClaw)."""
     state = WizardState(current_step=step, **fields)
     for earlier in STEP_ORDER[: STEP_ORDER.index(step)]:
         record = state.steps[earlier]
-        if earlier in (StepId.BRIDGE, StepId.MIGRATION):
-            record.status, record.reason = StepStatus.SKIPPED, "not built yet"
+        if earlier is StepId.MIGRATION:
+            record.status, record.reason = StepStatus.SKIPPED, "no OpenClaw setup found"
         else:
             record.status = StepStatus.DONE
     if STEP_ORDER.index(step) > STEP_ORDER.index(StepId.RUNTIME):

@@ -14,6 +14,7 @@ from hermes_tui.settings import Settings
 from hermes_tui.state import StateStore, WizardState
 
 NO_ENGINE = "unix:///nonexistent/hermes-tui-test/docker.sock"
+NO_ROUTER = "http://127.0.0.1:9/v1"  # the discard port: nothing listens there
 FIXED_NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 
 
@@ -53,6 +54,8 @@ def make_app(paths: Paths) -> AppFactory:
         store.save(loaded.state)
         # No engine unless a test brings one: the host's own sockets must not leak in.
         settings.setdefault("docker_host", NO_ENGINE)
+        # Nor a router: step 5 would otherwise look for one on this machine's usual ports.
+        settings.setdefault("router_url", NO_ROUTER)
         app = HermesApp(Settings(paths=paths, **settings), store, loaded.state, notice=loaded.notice)
         app.monotonic = lambda: 1000.0  # no rate or ETA: they would depend on machine speed
         return app

@@ -41,16 +41,23 @@ async def test_next_waits_for_an_engine_on_step_one(make_app):
 
 
 async def test_enter_and_n_advance_and_each_change_is_saved(make_app, paths):
-    app = make_app(at(StepId.BRIDGE, profile="my-bot"))
+    from hermes_tui.profile import create_profile
+
+    create_profile(paths, "my-bot")
+    app = make_app(at(StepId.PROFILE, profile="my-bot"))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("enter")
-        assert current_step(app) is StepId.MIGRATION
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert current_step(app) is StepId.CHANNELS
         await pilot.press("n")
-        assert current_step(app) is StepId.DONE
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert current_step(app) is StepId.BRIDGE
     saved = tomllib.loads(paths.state_file.read_text())
-    assert saved["current_step"] == "done"
-    assert saved["steps"]["bridge"]["status"] == "skipped"
-    assert saved["steps"]["bridge"]["reason"] == "not built yet"
+    assert saved["current_step"] == "bridge"
+    assert saved["steps"]["channels"]["status"] == "done"
+    assert saved["channels"] == []
 
 
 async def test_escape_and_b_go_back_but_not_before_step_one(make_app):
@@ -191,13 +198,15 @@ async def test_corrupt_progress_file_is_set_aside_and_user_told(make_app, paths)
 
 
 async def test_completion_summarises_choices_and_skipped_steps(make_app):
-    app = make_app(at(StepId.BRIDGE, profile="my-bot"))
+    state = at(StepId.DONE, profile="my-bot")
+    state.steps[StepId.MIGRATION].status = StepStatus.SKIPPED
+    state.steps[StepId.MIGRATION].reason = "no OpenClaw setup found"
+    app = make_app(state)
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("enter", "enter")
         await pilot.pause()
         assert current_step(app) is StepId.DONE
         headline = str(app.screen.query_one("#done-headline").render())
-        assert "2 of 6 steps skipped" in headline
+        assert "1 of 6 steps skipped" in headline
         details = str(app.screen.query_one("#done-details").render())
         assert "my-bot" in details and "none (add later)" in details
         assert app.state.status(StepId.DONE) is StepStatus.DONE

@@ -11,6 +11,7 @@ from hermes_tui.profile import create_profile
 from hermes_tui.state import StepId
 from hermes_tui.ui.widgets.layer_bars import LayerBars
 from tests.support.fake_engine import FINISH, FakeEngine, cold_pull_events
+from tests.support.openai_router import OpenAIRouter
 from tests.support.states import at
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
@@ -89,12 +90,6 @@ def test_channels_missing_required_field(snap_compare, make_app, paths, size):
 
 def test_channels_profile_folder_missing(snap_compare, make_app, size):
     app = make_app(at(StepId.CHANNELS, profile="gone"))
-    assert snap_compare(app, terminal_size=size, run_before=settle)
-
-
-def test_bridge_step(snap_compare, make_app, paths, size):
-    app = make_app(at(StepId.BRIDGE, profile="my-bot"), router_url="http://127.0.0.1:11434/v1")
-    app.state.router_url = "http://127.0.0.1:11434/v1"
     assert snap_compare(app, terminal_size=size, run_before=settle)
 
 
@@ -212,3 +207,52 @@ def test_pull_quit_asks_first(snap_compare, make_app, fake_engine, size):
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=size, run_before=until_layers_then_quit)
+
+
+# -- step 5 against a real OpenAI-models server on a fixed loopback port --------------------
+
+SNAP_ROUTER_PORT = 47811
+
+
+@pytest.fixture
+def snap_router():
+    servers: list[OpenAIRouter] = []
+
+    def start(models: list[str]) -> OpenAIRouter:
+        server = OpenAIRouter(models=models, port=SNAP_ROUTER_PORT).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def bridge_at(make_app, paths, url: str):
+    create_profile(paths, "my-bot")
+    return make_app(at(StepId.BRIDGE, profile="my-bot"), router_url=url)
+
+
+def test_bridge_models_synced(snap_compare, make_app, paths, snap_router, size):
+    router = snap_router(["llama3.2:3b", "qwen2.5:7b", "mistral:7b"])
+    app = bridge_at(make_app, paths, router.url)
+    assert snap_compare(app, terminal_size=size, run_before=settle)
+
+
+def test_bridge_models_pending_when_config_is_broken(snap_compare, make_app, paths, snap_router,
+                                                      size):
+    router = snap_router(["llama3.2:3b", "qwen2.5:7b"])
+    app = bridge_at(make_app, paths, router.url)
+    (paths.profile_dir("my-bot") / "config.yaml").write_text("model: [unclosed\n")
+    assert snap_compare(app, terminal_size=size, run_before=settle)
+
+
+def test_bridge_no_models_loaded(snap_compare, make_app, paths, snap_router, size):
+    router = snap_router([])
+    app = bridge_at(make_app, paths, router.url)
+    assert snap_compare(app, terminal_size=size, run_before=settle)
+
+
+def test_bridge_router_unreachable(snap_compare, make_app, paths, size):
+    app = bridge_at(make_app, paths, "http://127.0.0.1:9/v1")
+    assert snap_compare(app, terminal_size=size, run_before=settle)

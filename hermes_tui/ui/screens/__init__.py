@@ -13,7 +13,7 @@ _SCREENS: dict[StepId, tuple[str, str]] = {
     StepId.PULL: ("pull", "PullScreen"),
     StepId.PROFILE: ("profile", "ProfileScreen"),
     StepId.CHANNELS: ("channels", "ChannelsScreen"),
-    StepId.BRIDGE: ("planned", "BridgeScreen"),
+    StepId.BRIDGE: ("bridge", "BridgeScreen"),
     StepId.MIGRATION: ("planned", "MigrationScreen"),
     StepId.DONE: ("done", "DoneScreen"),
 }

@@ -49,7 +49,7 @@ class StepScreen(Screen[None]):
 
     BINDINGS = [
         # Enter is a priority binding so it means "Next" even while typing in a field.
-        Binding("enter", "next", "Next", id="next", key_display="⏎", priority=True),
+        Binding("enter", "enter", "Next", id="next", key_display="⏎", priority=True),
         Binding("n", "next", "Next", id="next-n", show=False),
         Binding("escape", "back", "Back", id="back", key_display="esc"),
         Binding("b", "back", "Back", id="back-b", show=False),
@@ -81,18 +81,29 @@ class StepScreen(Screen[None]):
         yield from ()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "enter":
+            return True if self.can_advance or isinstance(self.focused, OptionList) else None
         if action == "next":
-            return True if self.can_advance or isinstance(self.focused, StepSidebar) else None
+            return True if self.can_advance else None
         if action == "back":
             return True if self.STEP != STEP_ORDER[0] else None
         return True
 
-    def action_next(self) -> None:
-        """Enter on the step list opens that step; elsewhere it advances (``advance``)."""
-        if isinstance(self.focused, StepSidebar):
+    def action_enter(self) -> None:
+        """Enter picks the row of a focused list (the step list, a model list…), lets the
+        screen use it for the focused field, and otherwise means Next."""
+        if isinstance(self.focused, OptionList):
             self.focused.action_select()
-        elif self.can_advance:
+        elif not self.enter_pressed() and self.can_advance:
             self.advance()
+
+    def action_next(self) -> None:
+        if self.can_advance:
+            self.advance()
+
+    def enter_pressed(self) -> bool:
+        """A screen may give Enter a meaning for the focused field (True: handled)."""
+        return False
 
     def advance(self) -> None:
         """Subclasses validate and record the step, then call ``self.wizard.finish_step``."""

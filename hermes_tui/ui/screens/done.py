@@ -1,8 +1,16 @@
-"""Step 7 — Completion. Reads the whole state and summarises it; writes only its own status."""
+"""Step 7 — Completion. Summarises the state, starts the gateway, opens the dashboard.
+
+Reads the whole state; writes only this step's status. The gateway is started through
+``engine.launch.ProfileGateway`` (the same path the dashboard and ``setup`` use).
+"""
 
 from __future__ import annotations
 
+from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.content import Content
+from textual.reactive import reactive
 from textual.widgets import Static
 
 from hermes_tui import channels as catalog
@@ -11,11 +19,19 @@ from hermes_tui.state import STEP_ORDER, STEP_TITLES, StepId, StepStatus, step_n
 from hermes_tui.ui.glyphs import mark
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
+from hermes_tui.ui.widgets.status_line import StatusLine
 
 
 class DoneScreen(StepScreen):
     STEP = StepId.DONE
     HELP = HELP[StepId.DONE]
+    BINDINGS = [
+        Binding("g", "start_gateway", "Start gateway", id="start-gateway"),
+        Binding("d", "dashboard", "Open dashboard", id="open-dashboard"),
+    ]
+
+    ready: reactive[bool] = reactive(False, bindings=True)
+    running: reactive[bool] = reactive(False, bindings=True)
 
     def compose_body(self) -> ComposeResult:
         state = self.wizard.state
@@ -24,14 +40,16 @@ class DoneScreen(StepScreen):
             s for s in STEP_ORDER[:-1] if state.status(s) in (StepStatus.PENDING, StepStatus.FAILED)
         ]
         self.can_advance = False
+        self.ready = not unfinished and state.profile is not None
         if unfinished:
             names = ", ".join(f"{step_number(s)} {STEP_TITLES[s]}" for s in unfinished)
             yield Static(f"Not finished yet: {names}.", id="done-headline", classes="note -pending")
         else:
             skipped = [s for s in STEP_ORDER[:-1] if state.status(s) is StepStatus.SKIPPED]
-            headline = "Setup is complete."
+            headline = "Setup is complete. Press g to start the gateway."
             if skipped:
-                headline = f"Setup finished; {len(skipped)} of {len(STEP_ORDER) - 1} steps skipped."
+                headline = (f"Setup finished; {len(skipped)} of {len(STEP_ORDER) - 1} steps "
+                            "skipped. Press g to start the gateway.")
             yield Static(headline, id="done-headline", classes="note -ok")
 
         rows: list[tuple[str, str]] = []
@@ -43,8 +61,12 @@ class DoneScreen(StepScreen):
 
         profile_dir = settings.paths.profile_dir(state.profile) if state.profile else None
         names = [catalog.BY_ID[c].name if c in catalog.BY_ID else c for c in state.channels]
+        image = state.image_ref or settings.image
+        if state.image_digest:
+            image += f"\n@{state.image_digest}"
         details = [
-            ("Image", settings.image),
+            ("Engine", state.engine_summary or "not found yet"),
+            ("Image", image),
             ("Profile", f"{state.profile}  ({display_path(profile_dir)}/)" if profile_dir else "none yet"),
             ("Channels", ", ".join(names) if names else "none (add later)"),
             ("Router", state.router_url or "not set"),
@@ -54,6 +76,10 @@ class DoneScreen(StepScreen):
             ("Progress file", display_path(settings.paths.state_file)),
         ]
         yield Static(_table(details), id="done-details", classes="summary")
+        yield StatusLine(id="gateway-state", classes="summary")
+        yield StatusLine(id="gateway-error", classes="error-box")
+        yield StatusLine(id="gateway-fix", classes="fix")
+        yield StatusLine(id="gateway-log", classes="log-tail")
 
     def on_mount(self) -> None:
         state = self.wizard.state
@@ -63,7 +89,59 @@ class DoneScreen(StepScreen):
         if finished and state.status(self.STEP) is not StepStatus.DONE:
             self.wizard.set_status(self.STEP, StepStatus.DONE)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "start_gateway":
+            return True if self.ready else None
+        if action == "dashboard":
+            return True if self.ready else None
+        return super().check_action(action, parameters)
+
+    def action_start_gateway(self) -> None:
+        self._start()
+
+    def action_dashboard(self) -> None:
+        self.wizard.open_dashboard()
+
+    @work(exclusive=True, group="gateway")
+    async def _start(self) -> None:
+        from hermes_tui.engine.gateway import GatewayError
+
+        show = self.query_one("#gateway-state", StatusLine)
+        for box in ("#gateway-error", "#gateway-fix", "#gateway-log"):
+            self.query_one(box, StatusLine).update("")
+        show.update("Starting the gateway…")
+        gateway = await self.wizard.profile_gateway()
+        if gateway is None:
+            show.update("")
+            self.query_one("#gateway-error", StatusLine).update(
+                "No container engine is reachable: go back to step 1.")
+            return
+        try:
+            status = await gateway.start()
+        except GatewayError as error:
+            show.update("")
+            self.query_one("#gateway-error", StatusLine).update(error.message)
+            if error.fix:
+                self.query_one("#gateway-fix", StatusLine).update(
+                    Content.assemble(("Fix: ", "bold"), error.fix))
+            if error.log_tail:
+                self.query_one("#gateway-log", StatusLine).update(
+                    "Last log lines:\n" + "\n".join(error.log_tail[-12:]))
+            return
+        health = {"ok": ", health OK", "failing": ", health failing"}.get(status.health or "", "")
+        where = f" on port {status.api_port}" if status.api_port else ""
+        show.update(Content.assemble(("Gateway ", "bold"), (status.summary, "$text-success"),
+                                     f"{health}{where}. Press d to open the dashboard."))
+        self.running = True
+
 
 def _table(rows: list[tuple[str, str]]) -> str:
     width = max(len(label) for label, _ in rows)
-    return "\n".join(f"{label.ljust(width)}  {value}" for label, value in rows)
+    lines = []
+    for label, value in rows:
+        first, *more = value.split("\n")
+        lines.append(f"{label.ljust(width)}  {first}")
+        lines.extend(f"{'':{width}}  {extra}" for extra in more)
+    return "\n".join(lines)
+
+

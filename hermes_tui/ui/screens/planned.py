@@ -1,4 +1,4 @@
-"""Steps whose behaviour arrives in a later release (5, 6).
+"""Steps whose behaviour arrives in a later release (6).
 
 Each says plainly what it will do and lets the user continue; the step is recorded as
 skipped with that reason, so the sidebar and the summary stay honest.
@@ -36,23 +36,6 @@ class PlannedStepScreen(StepScreen):
             self.wizard.finish_step(self.STEP)
         else:
             self.wizard.finish_step(self.STEP, StepStatus.SKIPPED, NOT_YET)
-
-
-class BridgeScreen(PlannedStepScreen):
-    """Step 5: list the router's models and sync them into the profile's config.yaml."""
-
-    STEP = StepId.BRIDGE
-    HELP = HELP[StepId.BRIDGE]
-    WHAT = (
-        "Finds your OpenAI-compatible router (--router-url, OPENAI_BASE_URL, or the usual local "
-        "ports), lists the models it serves and writes them into the profile's config.yaml, "
-        "with a Synced / Pending badge for each model."
-    )
-
-    def compose_body(self) -> ComposeResult:
-        url = self.wizard.state.router_url or "not set (pass --router-url)"
-        yield Static(f"Router URL: {url}", id="bridge-url", classes="field-line")
-        yield from super().compose_body()
 
 
 class MigrationScreen(PlannedStepScreen):

@@ -1,0 +1,247 @@
+"""Step 5 — LLM bridge. Writes ``router_url``, ``default_model``, ``synced_models``.
+
+Lists the models an OpenAI-compatible router serves (``bridge.router``) and syncs them into
+the profile's ``config.yaml`` (``bridge.sync``); a badge turns Synced only after the file
+was written and read back. The optional API key goes to the profile's ``.env``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.content import Content
+from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from hermes_tui.bridge.router import (
+    LOCAL_PORTS,
+    Model,
+    RouterError,
+    container_base_url,
+    initial_router_url,
+    normalise_base_url,
+    uses_host_network,
+)
+from hermes_tui.bridge.sync import Badge, ConfigError, Synced, badges, load_router_key
+from hermes_tui.state import StepId, StepStatus
+from hermes_tui.ui.help_text import HELP
+from hermes_tui.ui.screens.base import StepScreen
+from hermes_tui.ui.widgets.badge import badge
+from hermes_tui.ui.widgets.status_line import StatusLine
+
+NO_MODELS = (
+    "No models loaded. Load at least one model in your router (for example `ollama pull "
+    "llama3.2`, or the Models page of Backend.AI GO), then press r. The bridge syncs "
+    "whatever is loaded when the step is displayed."
+)
+
+
+class BridgeScreen(StepScreen):
+    STEP = StepId.BRIDGE
+    HELP = HELP[StepId.BRIDGE]
+    BINDINGS = [Binding("r", "refresh", "Refresh", id="refresh-models")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._served: list[Model] = []
+        self._default: str | None = None
+        #: (URL, key) of the last successful listing.
+        self._listed: tuple[str, str] | None = None
+
+    @property
+    def _profile_dir(self):
+        return self.wizard.settings.paths.profile_dir(self.wizard.state.profile or "")
+
+    def compose_body(self) -> ComposeResult:
+        state = self.wizard.state
+        url = initial_router_url(self.wizard.settings.router_url, state.router_url, os.environ)
+        yield Label("Router base URL (OpenAI-compatible)", classes="field-label")
+        yield Input(value=url or "", placeholder="http://127.0.0.1:11434/v1", id="router-url")
+        yield Label("API key (optional; stored in the profile's .env)", classes="field-label")
+        yield Input(value=load_router_key(self._profile_dir / ".env") or "", password=True,
+                    placeholder="none", id="router-key")
+        yield Static("", id="router-urls", classes="note")
+        yield StatusLine(id="bridge-status", classes="summary")
+        yield OptionList(id="models")
+        yield StatusLine(id="bridge-error", classes="error-box")
+        yield StatusLine(id="bridge-fix", classes="fix")
+
+    def on_mount(self) -> None:
+        self.can_advance = self.wizard.state.status(self.STEP) is StepStatus.DONE
+        self.query_one("#models", OptionList).display = False
+        self.call_after_refresh(self._start)
+
+    def enter_pressed(self) -> bool:
+        """Enter in a field lists again if the URL or key changed; otherwise it means Next."""
+        if isinstance(self.focused, Input) and self._inputs() != self._listed:
+            self._refresh()
+            return True
+        return False
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        # Reached only while Next is unavailable (the Enter binding is then disabled).
+        self._refresh()
+
+    def _inputs(self) -> tuple[str, str]:
+        return (self.query_one("#router-url", Input).value.strip(),
+                self.query_one("#router-key", Input).value.strip())
+
+    def action_refresh(self) -> None:
+        self._refresh()
+
+    @on(OptionList.OptionSelected, "#models")
+    def _pick_default(self, event: OptionList.OptionSelected) -> None:
+        if event.option_id and any(m.id == event.option_id for m in self._served):
+            self._default = event.option_id
+            self._sync()
+
+    # -- work ------------------------------------------------------------------------
+
+    @work(exclusive=True, group="bridge")
+    async def _start(self) -> None:
+        url_box = self.query_one("#router-url", Input)
+        if not url_box.value.strip():
+            from hermes_tui.bridge.router import discover
+
+            self._status("Looking for a router on this machine (ports "
+                         f"{', '.join(map(str, LOCAL_PORTS))})…")
+            found = await discover()
+            if not found:
+                self._status("")
+                self._error(
+                    "No router answered on the usual local ports.",
+                    "Start your router (Ollama, vLLM, llama.cpp, LM Studio, LiteLLM, "
+                    "Backend.AI GO) or type its base URL above, then press Enter.")
+                url_box.focus()
+                return
+            url_box.value = found[0].base_url
+            if len(found) > 1:
+                others = ", ".join(f.base_url for f in found[1:])
+                self.notify(f"Also answering: {others}", timeout=8)
+        await self._list_and_sync()
+
+    @work(exclusive=True, group="bridge")
+    async def _refresh(self) -> None:
+        await self._list_and_sync()
+
+    @work(exclusive=True, group="bridge")
+    async def _sync(self) -> None:
+        await self._write()
+
+    async def _list_and_sync(self) -> None:
+        from hermes_tui.bridge.router import list_models
+
+        self._error("", "")
+        try:
+            url = normalise_base_url(self.query_one("#router-url", Input).value)
+        except RouterError as error:
+            self._error(error.message, error.fix)
+            return
+        self.query_one("#router-url", Input).value = url
+        self._show_urls(url)
+        self._status(f"Listing the models at {url}/models…")
+        key = self.query_one("#router-key", Input).value.strip() or None
+        try:
+            self._served = await list_models(url, key)
+        except RouterError as error:
+            self._status("")
+            self._error(error.message, error.fix)
+            self.wizard.set_status(self.STEP, StepStatus.FAILED, error.kind.value)
+            self.can_advance = False
+            return
+        self.wizard.state.router_url = url
+        self.wizard.save()
+        self._listed = self._inputs()
+        if not self._served:
+            self._status("")
+            self._show_rows(None)  # clears the list
+            self._error(NO_MODELS, "")
+            self.can_advance = False
+            return
+        served = [m.id for m in self._served]
+        state = self.wizard.state
+        if self._default not in served:
+            self._default = state.default_model if state.default_model in served else served[0]
+        await self._write()
+
+    async def _write(self) -> None:
+        from hermes_tui.bridge.sync import read_synced, save_router_key, write_models
+
+        state = self.wizard.state
+        url = state.router_url or ""
+        served = [m.id for m in self._served]
+        config = self._profile_dir / "config.yaml"
+        self._show_rows(Synced(), pending=True)  # every row Pending until read back
+        self._status("Syncing the models into the profile's config.yaml…")
+        key = self.query_one("#router-key", Input).value.strip() or None
+        try:
+            key_env = await asyncio.to_thread(save_router_key, self._profile_dir / ".env", key)
+            await asyncio.to_thread(
+                write_models, config, base_url=self._container_url(url), models=served,
+                default=self._default, api_key_ref=key_env)
+            synced = await asyncio.to_thread(read_synced, config)  # verify before Synced
+        except (ConfigError, OSError) as error:
+            self._status("")
+            self._error(str(error), "Fix or move the file aside, then press r.")
+            self.wizard.set_status(self.STEP, StepStatus.FAILED, "config.yaml not written")
+            return
+        marks = self._show_rows(synced)
+        done = [m for m in served if marks.get(m) is Badge.SYNCED]
+        state.default_model = synced.default
+        state.synced_models = done
+        self._status(Content.assemble(
+            (f"{len(done)} of {len(served)} models synced", "$text-success"),
+            f"; default {synced.default}. Enter on a model makes it the default."))
+        complete = len(done) == len(served) and synced.default == self._default
+        self.wizard.set_status(self.STEP, StepStatus.DONE if complete else StepStatus.FAILED,
+                               None if complete else "not every model synced")
+        self.can_advance = complete
+
+    # -- drawing ---------------------------------------------------------------------
+
+    def _container_url(self, url: str) -> str:
+        diagnosis = self.wizard.diagnosis
+        return container_base_url(url, uses_host_network(diagnosis.engine if diagnosis else None))
+
+    def _show_urls(self, url: str) -> None:
+        inside = self._container_url(url)
+        how = "the same address: host networking" if inside == url else "from its container"
+        self.query_one("#router-urls", Static).update(
+            Content.assemble(("Wizard reached  ", "bold"), url, "\n",
+                             ("Hermes calls    ", "bold"), inside, (f"  ({how})", "$text-muted")))
+
+    def _show_rows(self, synced: Synced | None, pending: bool = False) -> dict[str, Badge]:
+        listing = self.query_one("#models", OptionList)
+        if synced is None:
+            listing.clear_options()
+            listing.display = False
+            return {}
+        marks = badges([m.id for m in self._served], synced)
+        owners = {m.id: m.owned_by for m in self._served}
+        options = []
+        for model_id, mark in marks.items():
+            default = "★ " if model_id == self._default else "  "
+            owner = f"  {owners[model_id]}" if owners.get(model_id) else ""
+            options.append(Option(Content.assemble(
+                default, (model_id, "bold" if default.strip() else ""), (owner, "$text-muted"),
+                "  ", badge(mark)), id=model_id, disabled=mark is Badge.GONE))
+        listing.set_options(options)
+        listing.display = True
+        listing.border_title = "Models (★ default)"
+        return marks
+
+    def _status(self, text) -> None:
+        self.query_one("#bridge-status", StatusLine).update(text)
+
+    def _error(self, message: str, fix: str) -> None:
+        self.query_one("#bridge-error", StatusLine).update(message)
+        self.query_one("#bridge-fix", StatusLine).update(
+            Content.assemble(("Fix: ", "bold"), fix) if fix else "")
+
+    def advance(self) -> None:
+        self.wizard.finish_step(self.STEP)

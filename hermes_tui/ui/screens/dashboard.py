@@ -1,0 +1,250 @@
+"""The Hermes dashboard: gateway status, channels and models of the current profile.
+
+Shown on launch once setup is complete (and starts the gateway if it is stopped, as the
+spec says). It follows the engine's event stream for the profile's container instead of
+polling, so an idle dashboard costs next to nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Log, OptionList, Static
+from textual.widgets.option_list import Option
+
+from hermes_tui import channels as catalog
+from hermes_tui.state import STEP_ORDER, STEP_TITLES, StepId, step_number
+from hermes_tui.ui.widgets.status_line import StatusLine
+
+LOG_LINES = 500
+
+
+class PickModal(ModalScreen[str | None]):
+    """Choose one of a few options (a step to re-run, a profile to switch to)."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="pick-cancel")]
+
+    def __init__(self, title: str, options: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self._title, self._options = title, options
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="pick-box") as box:
+            box.border_title = self._title
+            yield OptionList(*(Option(label, id=value) for value, label in self._options),
+                             id="pick-list")
+        yield Footer()
+
+    @on(OptionList.OptionSelected, "#pick-list")
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option_id)
+
+
+class DashboardScreen(Screen[None]):
+    BINDINGS = [
+        Binding("s", "start", "Start", id="gateway-start"),
+        Binding("x", "stop", "Stop", id="gateway-stop"),
+        Binding("r", "restart", "Restart", id="gateway-restart"),
+        Binding("l", "logs", "Logs", id="gateway-logs"),
+        Binding("w", "rerun", "Re-run step", id="rerun-step"),
+        Binding("p", "switch_profile", "Profile", id="switch-profile"),
+        Binding("n", "new_profile", "New profile", id="new-profile"),
+        Binding("question_mark,f1", "help", "Help", id="dashboard-help"),
+        Binding("q,ctrl+q", "app.quit", "Quit", id="dashboard-quit"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="dashboard") as body:
+            body.border_title = f"Hermes · {self.app.state.profile}"
+            yield Static("", id="dash-gateway", classes="summary")
+            yield StatusLine(id="dash-error", classes="error-box")
+            yield StatusLine(id="dash-fix", classes="fix")
+            yield Static("", id="dash-details", classes="summary")
+            yield Log(max_lines=LOG_LINES, id="dash-log", auto_scroll=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#dash-log", Log).display = False
+        self._show_details()
+        self._watch()
+        self.set_interval(30, self._tick_uptime)  # uptime text only; no polling of the engine
+        self._status = None
+
+    # -- data ------------------------------------------------------------------------
+
+    def _show_details(self) -> None:
+        state = self.app.state
+        names = [catalog.BY_ID[c].name if c in catalog.BY_ID else c for c in state.channels]
+        models = []
+        for model in state.synced_models:
+            default = " (default)" if model == state.default_model else ""
+            models.append(f"{model}{default}  Synced")
+        rows = [
+            ("Channels", ", ".join(names) or "none: add them by re-running step 4 (w)"),
+            ("Router", state.router_url or "not set: re-run step 5 (w)"),
+            ("Models", "\n".join(models) or "none synced: re-run step 5 (w)"),
+            ("Image", state.image_ref or self.app.settings.image),
+            ("Engine", state.engine_summary or "unknown"),
+        ]
+        width = max(len(label) for label, _ in rows)
+        lines = []
+        for label, value in rows:
+            first, *more = value.split("\n")
+            lines.append(f"{label.ljust(width)}  {first}")
+            lines.extend(f"{'':{width}}  {extra}" for extra in more)
+        self.query_one("#dash-details", Static).update("\n".join(lines))
+
+    def _show_status(self, status) -> None:
+        self._status = status
+        parts = [(status.summary, "$text-success" if status.running else "$text-warning")]
+        uptime = status.uptime(datetime.now(UTC))
+        if uptime is not None:
+            minutes = int(uptime.total_seconds() // 60)
+            parts.append(f" · up {minutes // 60}h{minutes % 60:02d}m" if minutes >= 60
+                         else f" · up {minutes} min")
+        if status.health:
+            parts.append((f" · health {status.health}",
+                          "$text-success" if status.health == "ok" else "$text-error"))
+        parts.append(f" · restarts {status.restart_count}")
+        if status.api_port:
+            parts.append(f" · API port {status.api_port}")
+        self.query_one("#dash-gateway", Static).update(
+            Content.assemble(("Gateway   ", "bold"), *parts))
+
+    def _tick_uptime(self) -> None:
+        if self._status is not None:
+            self._show_status(self._status)
+
+    def _say(self, message: str = "", fix: str = "") -> None:
+        self.query_one("#dash-error", StatusLine).update(message)
+        self.query_one("#dash-fix", StatusLine).update(
+            Content.assemble(("Fix: ", "bold"), fix) if fix else "")
+
+    # -- engine ------------------------------------------------------------------------
+
+    @work(exclusive=True, group="dashboard-events")
+    async def _watch(self) -> None:
+        """Refresh on every engine event for this profile's container; start it if stopped."""
+        from hermes_tui.engine.gateway import gateway_status, watch_events
+        from hermes_tui.engine.launch import engine_client
+
+        gateway = await self.app.profile_gateway()
+        if gateway is None:
+            self._say("No container engine is reachable.",
+                      "Re-run step 1 (press w) to see why, then come back.")
+            return
+        status = await gateway.status()
+        self._show_status(status)
+        if not status.running and self.app.autostart:
+            self.app.autostart = False
+            self.run_action("start")
+        async with engine_client(gateway.engine) as docker:
+            events = watch_events(docker, gateway.profile)
+            async with contextlib.aclosing(events):
+                async for _event in events:
+                    self._show_status(await gateway_status(docker, gateway.profile))
+
+    @work(exclusive=True, group="dashboard-action")
+    async def _act(self, verb: str) -> None:
+        from hermes_tui.engine.gateway import GatewayError
+
+        gateway = await self.app.profile_gateway()
+        if gateway is None:
+            self._say("No container engine is reachable.", "Re-run step 1 (press w).")
+            return
+        self._say()
+        self.query_one("#dash-gateway", Static).update(f"Gateway   {verb}ing…")
+        try:
+            status = await getattr(gateway, verb)()
+        except GatewayError as error:
+            self._say(error.message, error.fix)
+            if error.log_tail:
+                log = self.query_one("#dash-log", Log)
+                log.display = True
+                log.write_lines(["--- last log lines ---", *error.log_tail])
+            status = await gateway.status()
+        self._show_status(status)
+
+    def action_start(self) -> None:
+        self._act("start")
+
+    def action_stop(self) -> None:
+        self._act("stop")
+
+    def action_restart(self) -> None:
+        self._act("restart")
+
+    def action_logs(self) -> None:
+        log = self.query_one("#dash-log", Log)
+        log.display = not log.display
+        if log.display:
+            self._follow()
+        else:
+            self.workers.cancel_group(self, "dashboard-logs")
+
+    @work(exclusive=True, group="dashboard-logs")
+    async def _follow(self) -> None:
+        from hermes_tui.engine.gateway import follow_logs
+        from hermes_tui.engine.launch import engine_client
+
+        gateway = await self.app.profile_gateway()
+        if gateway is None:
+            return
+        log = self.query_one("#dash-log", Log)
+        async with engine_client(gateway.engine) as docker:
+            lines = follow_logs(docker, gateway.profile, tail=100)
+            async with contextlib.aclosing(lines):
+                async for line in lines:
+                    log.write_line(line)
+
+    # -- wizard ------------------------------------------------------------------------
+
+    def action_rerun(self) -> None:
+        options = [(s.value, f"{step_number(s)}  {STEP_TITLES[s]}") for s in STEP_ORDER[:-1]]
+        self.app.push_screen(PickModal("Re-run a step", options), self._rerun)
+
+    def _rerun(self, step: str | None) -> None:
+        if step:
+            self.app.rerun_step(StepId(step))
+
+    def action_switch_profile(self) -> None:
+        profiles = self.app.settings.paths.profiles
+        names = sorted(p.name for p in profiles.iterdir()
+                       if p.is_dir() and not p.name.startswith(".")) if profiles.is_dir() else []
+        options = [(n, n + ("  (current)" if n == self.app.state.profile else "")) for n in names]
+        self.app.push_screen(PickModal("Switch profile", options), self._switch)
+
+    def _switch(self, name: str | None) -> None:
+        if name and name != self.app.state.profile:
+            self.app.state.profile = name
+            self.app.save()
+            self.app.open_dashboard()
+
+    def action_new_profile(self) -> None:
+        self.app.new_profile()
+
+    def action_help(self) -> None:
+        from hermes_tui.ui.screens.base import HelpModal
+
+        self.app.push_screen(HelpModal("Help · Dashboard", DASHBOARD_HELP))
+
+
+DASHBOARD_HELP = """\
+## The dashboard
+Shows the gateway of the current profile (state, uptime, health, restarts), the channels
+it connects to and the models it uses. It follows the engine's events, so it changes as
+soon as the container does.
+
+## Keys
+- **s / x / r** start, stop, restart the gateway; **l** shows or hides its log.
+- **w** re-runs one wizard step (for example new channel credentials or models), then
+  comes back here.
+- **p** switches to another profile; **n** sets up a new one.
+"""

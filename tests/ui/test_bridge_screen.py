@@ -1,0 +1,152 @@
+"""Step 5: listing a real router's models and syncing them into config.yaml."""
+
+from __future__ import annotations
+
+import socket
+import stat
+
+import pytest
+from dotenv import dotenv_values
+from textual.widgets import Input, OptionList
+
+from hermes_tui.bridge.sync import ROUTER_KEY_ENV, read_synced
+from hermes_tui.profile import create_profile
+from hermes_tui.state import StepId, StepStatus
+from tests.support.openai_router import OpenAIRouter
+from tests.support.states import at
+
+
+@pytest.fixture
+def router():
+    server = OpenAIRouter(models=["llama3.2:3b", "qwen2.5:7b"]).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bridge_app(make_app, paths):
+    create_profile(paths, "my-bot")
+
+    def build(url: str):
+        return make_app(at(StepId.BRIDGE, profile="my-bot"), router_url=url)
+
+    return build
+
+
+def rows(app) -> list[str]:
+    listing = app.screen.query_one("#models", OptionList)
+    return [str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)]
+
+
+def text(app, selector: str) -> str:
+    return str(app.screen.query_one(selector).render())
+
+
+async def settle(app, pilot) -> None:
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_models_are_listed_synced_and_verified_in_config(bridge_app, router, paths):
+    app = bridge_app(router.url)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(app, pilot)
+        assert rows(app) == ["★ llama3.2:3b  library  [Synced]", "  qwen2.5:7b  library  [Synced]"]
+        assert "Hermes calls" in text(app, "#router-urls")
+        assert app.state.status(StepId.BRIDGE) is StepStatus.DONE
+        await pilot.press("enter")  # URL unchanged since the listing: Enter means Next
+        assert app.screen.STEP is StepId.MIGRATION
+    synced = read_synced(paths.profile_dir("my-bot") / "config.yaml")
+    assert synced.models == ("llama3.2:3b", "qwen2.5:7b") and synced.default == "llama3.2:3b"
+    assert app.state.synced_models == ["llama3.2:3b", "qwen2.5:7b"]
+    assert app.state.router_url == router.url
+
+
+async def test_enter_on_a_model_makes_it_the_default(bridge_app, router, paths):
+    app = bridge_app(router.url)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(app, pilot)
+        listing = app.screen.query_one("#models", OptionList)
+        listing.focus()
+        listing.highlighted = 1
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert rows(app)[1].startswith("★ qwen2.5:7b")
+    assert read_synced(paths.profile_dir("my-bot") / "config.yaml").default == "qwen2.5:7b"
+    assert app.state.default_model == "qwen2.5:7b"
+
+
+async def test_refresh_shows_new_models_and_marks_ones_no_longer_served(bridge_app, router):
+    app = bridge_app(router.url)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(app, pilot)
+        router.models = ["llama3.2:3b", "mistral:7b"]
+        app.screen.query_one("#models", OptionList).focus()
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert rows(app) == [
+            "★ llama3.2:3b  library  [Synced]",
+            "  mistral:7b  library  [Synced]",
+        ]
+    # qwen left the router: the config keeps only what is served; nothing else was lost.
+
+
+async def test_a_router_that_needs_a_key_asks_for_one_and_keeps_it_in_env(bridge_app, paths):
+    server = OpenAIRouter(models=["gpt-local"], api_key="sk-FAKE-router-key").start()
+    try:
+        app = bridge_app(server.url)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await settle(app, pilot)
+            assert "401" in text(app, "#bridge-error") or "key" in text(app, "#bridge-error")
+            assert app.screen.check_action("next", ()) is None
+            key = app.screen.query_one("#router-key", Input)
+            key.focus()
+            key.value = "sk-FAKE-router-key"
+            await pilot.press("enter")
+            await settle(app, pilot)
+            assert rows(app) == ["★ gpt-local  library  [Synced]"]
+    finally:
+        server.stop()
+    env = paths.profile_dir("my-bot") / ".env"
+    assert dotenv_values(env)[ROUTER_KEY_ENV] == "sk-FAKE-router-key"
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+    assert "sk-FAKE-router-key" not in paths.state_file.read_text()
+    assert "sk-FAKE-router-key" not in (paths.profile_dir("my-bot") / "config.yaml").read_text()
+
+
+async def test_an_empty_router_says_no_models_loaded(bridge_app):
+    server = OpenAIRouter(models=[]).start()
+    try:
+        app = bridge_app(server.url)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await settle(app, pilot)
+            assert text(app, "#bridge-error").startswith("No models loaded.")
+            assert app.screen.check_action("next", ()) is None
+    finally:
+        server.stop()
+
+
+async def test_nothing_listening_is_explained_and_blocks_next(bridge_app):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = bridge_app(f"http://127.0.0.1:{port}/v1")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(app, pilot)
+        assert str(port) in text(app, "#bridge-error")
+        assert "Start your router" in text(app, "#bridge-fix")
+        assert app.state.status(StepId.BRIDGE) is StepStatus.FAILED
+
+
+async def test_a_broken_config_yaml_is_never_overwritten_and_models_stay_pending(
+    bridge_app, router, paths
+):
+    config = paths.profile_dir("my-bot") / "config.yaml"
+    config.write_text("model: [unclosed\n")
+    app = bridge_app(router.url)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(app, pilot)
+        assert all("[Pending]" in row for row in rows(app))
+        assert "config.yaml" in text(app, "#bridge-error")
+    assert config.read_text() == "model: [unclosed\n"
