@@ -1,0 +1,180 @@
+"""``hermes-tui migrate``: the migration plan and apply, with plain output.
+
+Exit codes: 0 done (error items, if any, are listed), 1 the apply failed for some files,
+2 usage or profile missing, 3 CLAW_CONFIG_NOT_FOUND, 4 unresolved conflicts (nothing
+written). ``--json`` prints a JSON array, one object per item, secrets redacted; every
+other message then goes to stderr so stdout stays parseable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TextIO
+
+EXIT_OK = 0
+EXIT_APPLY_FAILED = 1
+EXIT_USAGE = 2
+EXIT_CLAW_NOT_FOUND = 3
+EXIT_CONFLICTS = 4
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", metavar="NAME", help="the Hermes profile to migrate into (must exist)")
+    # SUPPRESS: an absent option leaves a value given to the top-level parser in place.
+    parser.add_argument("--claw-dir", metavar="DIR", default=argparse.SUPPRESS,
+                        help="OpenClaw folder (default: ~/.openclaw, else ~/.clawdbot, ~/.moltbot)")
+    parser.add_argument("--dry-run", action="store_true", help="show the plan; write nothing")
+    parser.add_argument("--json", action="store_true",
+                        help="print the plan as a JSON array (one object per item, secrets redacted)")
+    parser.add_argument("--migrate-secrets", action="store_true",
+                        help="select every secret item (tokens, API keys, passwords); off by default")
+    parser.add_argument("--select", metavar="ITEM_ID", action="append", default=[],
+                        help="select one item by id (e.g. secret:TELEGRAM_BOT_TOKEN); repeatable")
+    parser.add_argument("--deselect", metavar="ITEM_ID", action="append", default=[],
+                        help="leave one item out; repeatable")
+    parser.add_argument("--on-conflict", choices=("ask", "skip", "overwrite", "rename"),
+                        default="ask",
+                        help="what to do with every conflict (default ask: refuse to apply); "
+                             "rename applies to skills, other conflicts are then skipped")
+    parser.add_argument("--undo", metavar="RUN_DIR",
+                        help="undo an earlier apply from its run folder and exit")
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    from hermes_tui.migration.apply import ApplyError, ConflictsPending, apply_plan, undo
+    from hermes_tui.migration.detect import ERROR_NOT_FOUND, resolve_claw_dir
+    from hermes_tui.migration.plan import ItemStatus, PlanError, build_plan
+    from hermes_tui.paths import Paths, display_path
+    from hermes_tui.profile import validate_name
+
+    if getattr(args, "undo", None):
+        run_dir = Path(args.undo).expanduser()
+        try:
+            restored = undo(run_dir)
+        except (OSError, ValueError, KeyError) as exc:
+            _err(f"hermes-tui migrate: cannot undo {display_path(run_dir)}: {exc}")
+            return EXIT_USAGE
+        print(f"Undone: {len(restored)} file(s) restored or removed." if restored
+              else "Nothing to undo (already undone).")
+        for rel in restored:
+            print(f"  {rel}")
+        return EXIT_OK
+
+    name = getattr(args, "profile", None)
+    if not name:
+        _err("hermes-tui migrate: --profile NAME is required")
+        return EXIT_USAGE
+    verdict = validate_name(name)
+    if not verdict.ok:
+        _err(f"hermes-tui migrate: invalid profile name: {verdict.message}")
+        return EXIT_USAGE
+    paths = Paths.resolve(getattr(args, "data_dir", None))
+    profile_dir = paths.profile_dir(name)
+    if not profile_dir.is_dir():
+        _err(f"hermes-tui migrate: profile '{name}' not found at {display_path(profile_dir)}; "
+             "create it first (run hermes-tui, or hermes-tui setup --non-interactive).")
+        return EXIT_USAGE
+
+    claw_arg = getattr(args, "claw_dir", None)
+    claw_dir = resolve_claw_dir(Path(claw_arg).expanduser() if claw_arg else None,
+                                getattr(args, "home", None))
+    if not claw_dir.is_dir():
+        why = "is not a directory" if claw_dir.exists() else "does not exist"
+        _err(f"hermes-tui migrate: {ERROR_NOT_FOUND}: {display_path(claw_dir)} {why}. There is "
+             "no OpenClaw configuration to migrate; pass --claw-dir DIR, or skip this step if "
+             "you have never used Claw.")
+        return EXIT_CLAW_NOT_FOUND
+
+    home = getattr(args, "home", None)
+    plan = build_plan(claw_dir, profile_dir, migrate_secrets=bool(getattr(args, "migrate_secrets", False)),
+                      home=Path(home) if home else (None if claw_arg else Path.home()))
+    try:
+        for item_id in getattr(args, "select", None) or []:
+            plan.select(item_id, True)
+        for item_id in getattr(args, "deselect", None) or []:
+            plan.select(item_id, False)
+        choice = getattr(args, "on_conflict", "ask") or "ask"
+        if choice != "ask":
+            for item in plan.unresolved_conflicts():
+                allowed = item.allowed + (("rename",) if item.renamer else ())
+                plan.resolve(item.id, choice if choice in allowed else "skip")
+    except PlanError as exc:
+        _err(f"hermes-tui migrate: {exc}")
+        return EXIT_USAGE
+
+    as_json = bool(getattr(args, "json", False))
+    out: TextIO = sys.stdout
+    info = _err if as_json else print
+    dry_run = bool(getattr(args, "dry_run", False))
+
+    if dry_run:
+        _print_plan(plan, as_json, out)
+        if not as_json and plan.nothing_to_do:
+            print("Nothing left to migrate.")
+        return EXIT_OK
+
+    conflicts = plan.unresolved_conflicts()
+    if conflicts:
+        _print_plan(plan, as_json, out)
+        _err(f"hermes-tui migrate: apply refused: {len(conflicts)} conflict(s) need your choice:")
+        for item in conflicts:
+            _err(f"  {item.id}: {item.reason}")
+        _err("Run hermes-tui and open the Migration step to choose per item, or re-run with "
+             "--on-conflict skip|overwrite|rename, or leave an item out with --deselect ITEM_ID. "
+             "Nothing was written.")
+        return EXIT_CONFLICTS
+
+    if plan.nothing_to_do:
+        _print_plan(plan, as_json, out)
+        info("Nothing left to migrate; nothing was written.")
+        return EXIT_OK
+    try:
+        result = apply_plan(plan)
+    except ConflictsPending as exc:  # pragma: no cover - checked above
+        _err(f"hermes-tui migrate: {exc}")
+        return EXIT_CONFLICTS
+    except (ApplyError, OSError) as exc:
+        _err(f"hermes-tui migrate: apply failed: {exc}")
+        return EXIT_APPLY_FAILED
+    _print_plan(plan, as_json, out)
+    info(f"Applied: {len(result.created)} file(s) created, {len(result.replaced)} replaced, "
+         f"{len(result.archived)} archived.")
+    info(f"Backups, report and summary: {display_path(result.run_dir)}")
+    info(f"  report:  {display_path(result.report_path)}")
+    info(f"  undo:    hermes-tui migrate --undo {display_path(result.run_dir)}")
+    errors = [i for i in plan.items if i.status is ItemStatus.error]
+    if errors:
+        info(f"{len(errors)} item(s) could not be migrated; see the report.")
+    if result.errors:
+        for line in result.errors:
+            _err(f"  not written: {line}")
+        return EXIT_APPLY_FAILED
+    return EXIT_OK
+
+
+def _print_plan(plan: object, as_json: bool, out: TextIO) -> None:
+    from hermes_tui.migration.plan import ItemStatus, Plan
+
+    assert isinstance(plan, Plan)
+    if as_json:
+        out.write(json.dumps(plan.to_json(), indent=2, ensure_ascii=False) + "\n")
+        return
+    rows = plan.to_json()
+    width = max((len(r["status"]) for r in rows), default=8)
+    kind_w = max((len(r["kind"]) for r in rows), default=8)
+    out.write(f"OpenClaw → Hermes: {plan.claw_dir} → {plan.profile_dir}\n\n")
+    out.write(f"{'STATUS':<{width}}  {'KIND':<{kind_w}}  SOURCE → DESTINATION — REASON\n")
+    for r in rows:
+        mark = "" if not r["secret"] else (" [secret, selected]" if r["selected"] else " [secret]")
+        out.write(f"{r['status']:<{width}}  {r['kind']:<{kind_w}}  {r['source']} → "
+                  f"{r['destination']} — {r['reason']}{mark}\n")
+        out.write(f"{'':<{width}}  {'':<{kind_w}}  id: {r['id']}\n")
+    counts = plan.counts()
+    out.write("\n" + ", ".join(f"{counts[s]} {s}" for s in ItemStatus) + "\n")

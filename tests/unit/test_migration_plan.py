@@ -1,0 +1,328 @@
+"""One test per mapping row of the formats reference §3, on a tree built in code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hermes_tui.migration.plan import (
+    MEMORY_SEPARATOR,
+    ItemKind,
+    ItemStatus,
+    Plan,
+    build_plan,
+    extract_entries,
+    rebrand,
+)
+from tests.support.claw_tree import FAKE_SECRETS, build_claw_tree, make_profile, openclaw_config
+
+
+@pytest.fixture
+def claw(tmp_path: Path) -> Path:
+    return build_claw_tree(tmp_path / "claw")
+
+
+@pytest.fixture
+def profile(tmp_path: Path) -> Path:
+    return make_profile(tmp_path)[1]
+
+
+def changed(plan: Plan, path: str) -> str:
+    for change in plan.file_changes():
+        if change.path == path:
+            return change.after or ""
+    raise AssertionError(f"{path} is not changed; changed: {[c.path for c in plan.file_changes()]}")
+
+
+def test_soul_is_copied_with_brand_rewrite(claw, profile):
+    plan = build_plan(claw, profile)
+    item = plan.get("soul")
+    assert (item.kind, item.status, item.destination) == (ItemKind.soul, ItemStatus.migrated, "SOUL.md")
+    soul = changed(plan, "SOUL.md")
+    assert "runs on Hermes for the Lindqvist" in soul
+    assert "- hermes keeps my memory" in soul  # all-lowercase match → lowercase
+    assert "OpenClaw" not in soul and "openclaw" not in soul
+
+
+def test_rebrand_covers_every_old_name():
+    assert rebrand("OpenClaw, Open Claw, ClawdBot, MoltBot, openclaw") == "Hermes, Hermes, Hermes, Hermes, hermes"
+
+
+def test_agents_md_is_skipped_without_a_workspace_target(claw, profile):
+    item = build_plan(claw, profile).get("agents_md")
+    assert item.status is ItemStatus.skipped and "workspace target" in item.reason
+
+
+def test_memory_entries_merge_with_section_separators(claw, profile):
+    plan = build_plan(claw, profile)
+    assert plan.get("memory").status is ItemStatus.migrated
+    entries = changed(plan, "memories/MEMORY.md").rstrip("\n").split(MEMORY_SEPARATOR)
+    assert entries[:3] == [
+        "Preferences: Prefers concise answers with code first.",
+        "Preferences: Uses Hermes mostly from Telegram.",
+        "Projects: hermes-tui: a terminal wizard; due end of November.",
+    ]
+
+
+def test_user_profile_goes_to_user_md(claw, profile):
+    plan = build_plan(claw, profile)
+    assert plan.get("user_profile").destination == "memories/USER.md"
+    assert changed(plan, "memories/USER.md") == (
+        "Preferences: Prefer metric units.\n§\nPeople: Partner: Sam (allergic to peanuts).\n"
+    )
+
+
+def test_memory_merge_keeps_existing_entries_and_dedupes(claw, profile):
+    (profile / "memories/MEMORY.md").write_text("Mine: keep me\n§\nPreferences: Prefers concise answers with code first.\n")
+    plan = build_plan(claw, profile)
+    entries = changed(plan, "memories/MEMORY.md").rstrip("\n").split(MEMORY_SEPARATOR)
+    assert entries[0] == "Mine: keep me"
+    assert entries.count("Preferences: Prefers concise answers with code first.") == 1
+
+
+def test_memory_cap_overflow_is_noted(tmp_path, profile):
+    claw = build_claw_tree(tmp_path / "claw")
+    many = "\n".join(f"- fact number {i}: " + "x" * 80 for i in range(60))
+    (claw / "workspace/USER.md").write_text(f"# USER.md\n{many}\n")
+    plan = build_plan(claw, profile)
+    item = plan.get("user_profile")
+    assert item.status is ItemStatus.migrated and "over the cap" in item.reason
+    assert "user_overflow.txt" in item.reason
+    assert len(changed(plan, "memories/USER.md").rstrip("\n")) <= 1375
+
+
+def test_memory_cap_is_read_from_the_profile_config(claw, profile):
+    (profile / "config.yaml").write_text("model: {}\nmemory:\n  memory_char_limit: 60\n")
+    plan = build_plan(claw, profile)
+    assert len(changed(plan, "memories/MEMORY.md").rstrip("\n")) <= 60
+    assert "cap 60" in plan.get("memory").reason
+
+
+def test_daily_memory_merges_into_memory_md(claw, profile):
+    plan = build_plan(claw, profile)
+    item = plan.get("daily_memory:2026-11-01.md")
+    assert item.kind is ItemKind.daily_memory and item.status is ItemStatus.migrated
+    text = changed(plan, "memories/MEMORY.md")
+    assert "2026-11-01: Set up the Discord bot for the study group." in text
+    assert "2026-11-01: User asked Hermes to remember" in text
+
+
+def test_extract_entries_skips_code_and_tables_and_dedupes():
+    text = "# MEMORY.md\n## A\n### B\n- one\n\npara line1\nline2\n```\n- code\n```\n| t | r |\n- one\n"
+    assert extract_entries(text) == ["A > B: one", "A > B: para line1 line2"]
+
+
+def test_workspace_skills_copy_whole_dirs_with_skill_md_only(claw, profile):
+    plan = build_plan(claw, profile)
+    item = plan.get("skill:git-helper")
+    assert item.destination == "skills/openclaw-imports/git-helper"
+    paths = {c.path for c in plan.file_changes()}
+    assert {"skills/openclaw-imports/git-helper/SKILL.md", "skills/openclaw-imports/git-helper/notes.txt",
+            "skills/openclaw-imports/git-helper/run.sh", "skills/openclaw-imports/weather-brief/SKILL.md",
+            "skills/openclaw-imports/DESCRIPTION.md"} <= paths
+    assert not any("no-skill-md" in p for p in paths)
+
+
+def test_shared_skills_from_the_claw_dir(claw, profile):
+    plan = build_plan(claw, profile)
+    item = plan.get("shared_skill:shared-tool")
+    assert item.kind is ItemKind.shared_skills and item.status is ItemStatus.migrated
+    assert item.destination == "skills/openclaw-imports/shared-tool"
+
+
+def test_shared_skills_from_home_agents_dir_when_home_is_given(claw, profile, tmp_path):
+    home = tmp_path / "home"
+    (home / ".agents/skills/h-skill").mkdir(parents=True)
+    (home / ".agents/skills/h-skill/SKILL.md").write_text("---\nname: h-skill\n---\n")
+    plan = build_plan(claw, profile, home=home)
+    assert plan.get("shared_skill:home:h-skill").destination == "skills/openclaw-imports/h-skill"
+
+
+def test_tts_tree_is_copied(claw, profile):
+    (claw / "workspace/tts").mkdir()
+    (claw / "workspace/tts/voice.json").write_text("{}\n")
+    plan = build_plan(claw, profile)
+    assert plan.get("tts").status is ItemStatus.migrated
+    assert changed(plan, "tts/voice.json") == "{}\n"
+
+
+def test_model_default_from_primary(claw, profile):
+    plan = build_plan(claw, profile)
+    assert plan.get("model").status is ItemStatus.migrated
+    assert "model:\n  default: localvllm/qwen3-32b\n" in changed(plan, "config.yaml")
+
+
+def test_model_string_form_and_alias_resolution(tmp_path, profile):
+    config = openclaw_config()
+    config["agents"]["defaults"]["model"] = "qwen"
+    config["agents"]["defaults"]["models"] = {"localvllm/qwen3-32b": {"alias": "qwen"}}
+    claw = build_claw_tree(tmp_path / "claw", config=config)
+    plan = build_plan(claw, profile)
+    assert "default: localvllm/qwen3-32b" in changed(plan, "config.yaml")
+    assert "alias" in plan.get("model").reason
+
+
+def test_config_yaml_keeps_comments_and_other_keys(claw, profile):
+    (profile / "config.yaml").write_text("# my notes\nmodel: {}\nagent:\n  max_turns: 7  # keep\n")
+    text = changed(build_plan(claw, profile), "config.yaml")
+    assert text.startswith("# my notes\n")
+    assert "max_turns: 7  # keep" in text
+
+
+def test_custom_provider_for_non_well_known_with_base_url(claw, profile):
+    plan = build_plan(claw, profile)
+    assert plan.get("provider:localvllm").status is ItemStatus.migrated
+    assert plan.get("provider:openrouter").status is ItemStatus.skipped
+    text = changed(plan, "config.yaml")
+    assert ("custom_providers:\n- name: localvllm\n  base_url: http://127.0.0.1:8000/v1\n"
+            "  api_key: ''\n  api_mode: chat_completions\n") in text
+    assert FAKE_SECRETS["localvllm"] not in text
+
+
+def test_custom_provider_anthropic_api_maps_to_anthropic_messages(tmp_path, profile):
+    config = openclaw_config()
+    config["models"]["providers"]["myclaude"] = {"baseUrl": "http://x/v1", "api": "anthropic-messages"}
+    plan = build_plan(build_claw_tree(tmp_path / "claw", config=config), profile)
+    assert "anthropic_messages" in plan.get("provider:myclaude").reason
+
+
+def test_custom_provider_key_with_opt_in_goes_to_env_and_is_referenced(claw, profile):
+    plan = build_plan(claw, profile)
+    plan.select("secret:LOCALVLLM_API_KEY", True)
+    assert f"LOCALVLLM_API_KEY={FAKE_SECRETS['localvllm']}" in changed(plan, ".env")
+    assert "api_key: ${LOCALVLLM_API_KEY}" in changed(plan, "config.yaml")
+
+
+def test_mcp_servers_snake_case(claw, profile):
+    plan = build_plan(claw, profile)
+    assert plan.get("mcp:filesystem").status is ItemStatus.migrated
+    text = changed(plan, "config.yaml")
+    assert "mcp_servers:\n  filesystem:\n    command: npx\n" in text
+    assert "connect_timeout: 10" in text and "connectTimeout" not in text
+
+
+def test_mcp_server_with_credentials_is_a_secret_opt_in(tmp_path, profile):
+    config = openclaw_config()
+    config["mcp"]["servers"]["github"] = {"command": "gh-mcp", "env": {"GITHUB_TOKEN": FAKE_SECRETS["mcp_github"]}}
+    plan = build_plan(build_claw_tree(tmp_path / "claw", config=config), profile)
+    item = plan.get("mcp:github")
+    assert item.secret and not item.selected
+    assert FAKE_SECRETS["mcp_github"] not in changed(plan, "config.yaml")
+    assert FAKE_SECRETS["mcp_github"] not in json.dumps(plan.to_json())
+
+
+def test_command_allowlist_merges_dedups_and_sorts(claw, profile):
+    (profile / "config.yaml").write_text("model: {}\ncommand_allowlist:\n- /bin/ls\n- /usr/bin/git\n")
+    plan = build_plan(claw, profile)
+    assert plan.get("command_allowlist").status is ItemStatus.migrated
+    assert "command_allowlist:\n- /bin/ls\n- /usr/bin/git\n- ~/bin/deploy-*\n" in changed(plan, "config.yaml")
+
+
+def test_command_allowlist_skipped_without_config_yaml(claw, profile):
+    (profile / "config.yaml").unlink()
+    item = build_plan(claw, profile).get("command_allowlist")
+    assert item.status is ItemStatus.skipped and "config.yaml" in item.reason
+
+
+def test_telegram_allow_list_from_config_and_credentials_file(claw, profile):
+    plan = build_plan(claw, profile)
+    assert "TELEGRAM_ALLOWED_USERS=111111111,222222222,444444444\n" in changed(plan, ".env")
+
+
+@pytest.mark.parametrize("line", [
+    "DISCORD_ALLOWED_USERS=333333333333333333\n",
+    "SLACK_ALLOWED_USERS=U0FAKEUSER1\n",
+    "WHATSAPP_ALLOWED_USERS=+15555550777\n",
+    "SIGNAL_ALLOWED_USERS=+15555550999\n",
+    "SIGNAL_ACCOUNT=+15555550123\n",
+    "SIGNAL_HTTP_URL=http://127.0.0.1:8080\n",
+])
+def test_channel_settings_rows(claw, profile, line):
+    assert line in changed(build_plan(claw, profile), ".env")
+
+
+def test_whatsapp_note_says_re_pair(claw, profile):
+    assert "pairing again" in build_plan(claw, profile).get("env:WHATSAPP_ALLOWED_USERS").reason
+
+
+def test_disabled_channel_is_skipped(tmp_path, profile):
+    config = openclaw_config()
+    config["channels"]["discord"]["enabled"] = False
+    plan = build_plan(build_claw_tree(tmp_path / "claw", config=config), profile)
+    assert plan.get("channel:discord").status is ItemStatus.skipped
+    assert "DISCORD" not in changed(plan, ".env")
+
+
+def test_env_keeps_the_users_other_lines(claw, profile):
+    (profile / ".env").write_text("# mine\nFOO=bar\n")
+    text = changed(build_plan(claw, profile), ".env")
+    assert text.startswith("# mine\nFOO=bar\n")
+
+
+def test_messaging_cwd_for_a_workspace_outside_the_claw_dir(tmp_path, profile):
+    outside = tmp_path / "clawd"
+    outside.mkdir()
+    config = openclaw_config()
+    config["agents"]["defaults"]["workspace"] = str(outside)
+    plan = build_plan(build_claw_tree(tmp_path / "claw", config=config), profile)
+    assert f"MESSAGING_CWD={outside}\n" in changed(plan, ".env")
+
+
+def test_messaging_cwd_skipped_when_the_workspace_is_inside(claw, profile):
+    assert build_plan(claw, profile).get("env:MESSAGING_CWD").status is ItemStatus.skipped
+
+
+def test_archive_only_files_are_archived(claw, profile):
+    plan = build_plan(claw, profile)
+    archived = {rel for rel, _ in plan.archive_files()}
+    assert {"workspace/IDENTITY.md", "workspace/TOOLS.md", "workspace/HEARTBEAT.md",
+            "workspace/BOOTSTRAP.md", "workspace/memory/2026-11-01.md", "gateway-config.json",
+            "model-aliases.json", "skills-entries.json", "channels-deep-config.json"} <= archived
+    assert all(i.status is ItemStatus.archived for i in plan.items if i.kind is ItemKind.archive)
+
+
+def test_archive_dumps_have_secrets_redacted(claw, profile):
+    plan = build_plan(claw, profile)
+    blob = b"".join(data for _, data in plan.archive_files())
+    for secret in FAKE_SECRETS.values():
+        assert secret.encode() not in blob
+
+
+def test_never_copied_files_appear_nowhere(claw, profile):
+    plan = build_plan(claw, profile, migrate_secrets=True)
+    everything = json.dumps(plan.to_json()) + "".join(c.after or "" for c in plan.file_changes())
+    everything += b"".join(d for _, d in plan.archive_files()).decode("utf-8", "replace")
+    for secret in ("oauth", "fingerprint"):
+        assert FAKE_SECRETS[secret] not in everything
+    assert "FAKE-socket-token-0000" not in everything
+
+
+def test_legacy_config_file_name_is_read(tmp_path, profile):
+    claw = build_claw_tree(tmp_path / "claw")
+    (claw / "openclaw.json").rename(claw / "clawdbot.json")
+    assert build_plan(claw, profile).get("model").status is ItemStatus.migrated
+
+
+def test_file_changes_reflect_only_selected_items(claw, profile):
+    plan = build_plan(claw, profile)
+    plan.select("model", False)
+    assert "default: localvllm" not in changed(plan, "config.yaml")
+    assert plan.get("model").status is ItemStatus.skipped
+    plan.select("model", True)
+    assert "default: localvllm" in changed(plan, "config.yaml")
+
+
+def test_building_a_plan_writes_nothing(claw, profile):
+    from tests.support.claw_tree import fingerprint
+
+    before = fingerprint(profile), fingerprint(claw)
+    build_plan(claw, profile, migrate_secrets=True)
+    assert (fingerprint(profile), fingerprint(claw)) == before
+
+
+def test_json_export_shape(claw, profile):
+    rows = build_plan(claw, profile).to_json()
+    assert rows and all({"kind", "source", "destination", "status", "reason"} <= set(r) for r in rows)
+    assert {r["status"] for r in rows} <= {s.value for s in ItemStatus}
