@@ -10,6 +10,7 @@ from textual.widgets import Input
 from hermes_tui.profile import create_profile
 from hermes_tui.state import StepId
 from hermes_tui.ui.widgets.layer_bars import LayerBars
+from tests.support.claw_tree import build_claw_tree
 from tests.support.fake_engine import FINISH, FakeEngine, cold_pull_events
 from tests.support.openai_router import OpenAIRouter
 from tests.support.states import at
@@ -93,9 +94,55 @@ def test_channels_profile_folder_missing(snap_compare, make_app, size):
     assert snap_compare(app, terminal_size=size, run_before=settle)
 
 
-def test_migration_step(snap_compare, make_app, size):
-    assert snap_compare(make_app(at(StepId.MIGRATION, profile="my-bot")), terminal_size=size,
-                        run_before=settle)
+def test_migration_skipped_without_openclaw(snap_compare, make_app, paths, size):
+    create_profile(paths, "my-bot")
+    app = make_app(at(StepId.MIGRATION, profile="my-bot"))
+    assert snap_compare(app, terminal_size=size, run_before=settle)
+
+
+def migration_at(make_app, paths, home, **settings):
+    create_profile(paths, "my-bot")
+    return make_app(at(StepId.MIGRATION, profile="my-bot"), **settings)
+
+
+def test_migration_claw_config_not_found(snap_compare, make_app, paths, home, size):
+    (home / "openclaw-file").write_text("not a folder")
+    app = migration_at(make_app, paths, home, claw_dir=home / "openclaw-file")
+    assert snap_compare(app, terminal_size=size, run_before=settle)
+
+
+def test_migration_plan(snap_compare, make_app, paths, home, size):
+    build_claw_tree(home / ".openclaw")
+    app = migration_at(make_app, paths, home)
+    assert snap_compare(app, terminal_size=size, run_before=settle)
+
+
+def test_migration_diff(snap_compare, make_app, paths, home, size):
+    build_claw_tree(home / ".openclaw")
+    app = migration_at(make_app, paths, home)
+
+    async def open_diff(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=open_diff)
+
+
+def test_migration_conflict(snap_compare, make_app, paths, home, size):
+    build_claw_tree(home / ".openclaw")
+    app = migration_at(make_app, paths, home)
+    (paths.profile_dir("my-bot") / "SOUL.md").write_text("my own soul\n")
+
+    async def on_conflict(pilot) -> None:
+        await settle(pilot)
+        plan = pilot.app.screen.plan
+        conflict = next(i for i in plan.items if i.status.value == "conflict")
+        listing = pilot.app.screen.query_one("#plan-items")
+        listing.highlighted = listing.get_option_index(conflict.id)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=on_conflict)
 
 
 def test_completion_summary(snap_compare, make_app, size):

@@ -14,7 +14,7 @@ _SCREENS: dict[StepId, tuple[str, str]] = {
     StepId.PROFILE: ("profile", "ProfileScreen"),
     StepId.CHANNELS: ("channels", "ChannelsScreen"),
     StepId.BRIDGE: ("bridge", "BridgeScreen"),
-    StepId.MIGRATION: ("planned", "MigrationScreen"),
+    StepId.MIGRATION: ("migration", "MigrationScreen"),
     StepId.DONE: ("done", "DoneScreen"),
 }
 

@@ -75,7 +75,7 @@ class StepScreen(Screen[None]):
                 )
                 with VerticalScroll(id="step-body"):
                     yield from self.compose_body()
-        yield Footer()
+        yield Footer(compact=True)
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -1,0 +1,304 @@
+"""Step 6 — Claw migration. Writes ``state.migration`` and ``state.claw_dir``.
+
+Detection, the dry-run plan, apply and undo are ``hermes_tui.migration`` (no Textual); this
+screen shows the plan, a side-by-side diff of every file it would change, and sends the
+user's choices (secret opt-ins, conflict resolutions, Apply) back to the plan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widgets import ContentSwitcher, OptionList, Static
+from textual.widgets.option_list import Option
+
+from hermes_tui.migration.plan import ItemStatus, Plan, PlanError, PlanItem
+from hermes_tui.paths import display_path
+from hermes_tui.state import MigrationDecision, StepId, StepStatus
+from hermes_tui.ui.help_text import HELP
+from hermes_tui.ui.screens.base import StepScreen
+from hermes_tui.ui.widgets.confirm import ConfirmModal
+from hermes_tui.ui.widgets.diff_view import DiffView, diff_rows
+from hermes_tui.ui.widgets.status_line import StatusLine
+
+_STATUS_STYLE = {
+    ItemStatus.migrated: "$text-success",
+    ItemStatus.conflict: "bold $text-warning",
+    ItemStatus.skipped: "$text-muted",
+    ItemStatus.archived: "$text-primary",
+    ItemStatus.error: "bold $text-error",
+}
+
+
+class MigrationScreen(StepScreen):
+    STEP = StepId.MIGRATION
+    HELP = HELP[StepId.MIGRATION]
+    BINDINGS = [
+        Binding("space", "toggle", "Select", id="plan-toggle"),
+        Binding("o", "resolve('overwrite')", "Overwrite", id="plan-overwrite"),
+        Binding("k", "resolve('skip')", "Keep", id="plan-keep"),
+        Binding("m", "resolve('rename')", "Rename", id="plan-rename"),
+        Binding("v", "switch_view", "Plan/diff", id="plan-view"),
+        Binding("right_curly_bracket", "file(1)", "Next file", id="next-file", key_display="}"),
+        Binding("left_curly_bracket", "file(-1)", "Prev file", id="prev-file", key_display="{"),
+        Binding("a", "apply", "Apply", id="plan-apply"),
+        Binding("u", "undo", "Undo", id="plan-undo"),
+        Binding("x", "skip", "Skip step", id="skip-step"),
+    ]
+
+    has_plan: reactive[bool] = reactive(False, bindings=True)
+    applied: reactive[Path | None] = reactive(None, bindings=True)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.plan: Plan | None = None
+        self._diffs: dict[str, object] = {}
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("Looking for an OpenClaw setup…", id="claw-summary", classes="prose")
+        yield StatusLine(id="claw-error", classes="error-box")
+        with ContentSwitcher(initial="plan-view", id="claw-views"):
+            with Vertical(id="plan-view"):
+                yield OptionList(id="plan-items")
+                yield Static("", id="plan-reason", classes="note")
+            with Horizontal(id="diff-view"):
+                yield OptionList(id="plan-files")
+                yield DiffView(id="plan-diff")
+        yield StatusLine(id="claw-result", classes="summary")
+
+    def on_mount(self) -> None:
+        self.can_advance = False
+        self.query_one("#claw-views").display = False
+        self.call_after_refresh(self._detect)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Show only the keys that do something now (the footer is narrow at 80 columns)."""
+        if not self.has_plan and action in ("toggle", "resolve", "switch_view", "file", "apply"):
+            return False
+        in_diff = self.has_plan and self.query_one("#claw-views", ContentSwitcher).current == "diff-view"
+        if action == "file":
+            return in_diff
+        if action in ("toggle", "resolve"):
+            item = None if in_diff else self._current()
+            if item is None:
+                return False
+            if action == "toggle":
+                return item.toggleable
+            return item.unresolved_conflict and parameters[0] in item.allowed
+        if action == "undo":
+            return self.applied is not None
+        if action == "apply":
+            return not self.plan.nothing_to_do
+        return super().check_action(action, parameters)
+
+    # -- detection and planning -----------------------------------------------------
+
+    @work(exclusive=True, group="migration")
+    async def _detect(self) -> None:
+        from hermes_tui.migration.detect import detect
+        from hermes_tui.migration.plan import build_plan
+
+        settings, state = self.wizard.settings, self.wizard.state
+        found = await detect(settings.claw_dir)
+        if found.auto_skip and state.status(self.STEP) is StepStatus.PENDING:
+            state.migration = MigrationDecision.SKIPPED
+            self.notify(f"Claw migration skipped: {found.skip_reason}.", timeout=6)
+            self.wizard.finish_step(self.STEP, StepStatus.SKIPPED, found.skip_reason)
+            return
+        if not (found.exists and found.is_dir) or found.path is None:
+            self.query_one("#claw-summary", Static).update("")
+            self.query_one("#claw-error", StatusLine).update(found.not_found_message)
+            return
+        profile_dir = settings.paths.profile_dir(state.profile or "")
+        home = Path.home() if settings.claw_dir is None else None
+        self.plan = await asyncio.to_thread(build_plan, found.path, profile_dir, home=home)
+        self._claw = found.path
+        self.has_plan = True
+        self.query_one("#claw-views").display = True
+        self._redraw()
+        self.query_one("#plan-items", OptionList).focus()
+        if self.plan.nothing_to_do:
+            self.can_advance = True
+
+    # -- drawing ---------------------------------------------------------------------
+
+    def _redraw(self) -> None:
+        plan = self.plan
+        counts = plan.counts()
+        words = ", ".join(f"{n} {status.value}" for status, n in counts.items() if n)
+        head = f"OpenClaw at {display_path(plan.claw_dir)} → profile {self.wizard.state.profile}."
+        tail = " Nothing left to migrate." if plan.nothing_to_do else ""
+        self.query_one("#claw-summary", Static).update(
+            Content.assemble((head, "bold"), f"\nDry run: {words}.{tail}"))
+        listing = self.query_one("#plan-items", OptionList)
+        keep = listing.highlighted
+        listing.set_options(_item_option(item) for item in plan.items)
+        if listing.option_count:
+            listing.highlighted = keep if keep is not None and keep < listing.option_count else 0
+        files = self.query_one("#plan-files", OptionList)
+        files.set_options(Option(change.path, id=change.path) for change in plan.file_changes())
+        self._diffs.clear()
+        self.query_one("#plan-diff", DiffView).show(diff_rows(None, None))
+        if files.option_count:
+            files.highlighted = 0
+        self._show_reason()
+
+    @on(OptionList.OptionHighlighted, "#plan-items")
+    def _show_reason(self) -> None:
+        self.refresh_bindings()
+        item = self._current()
+        text = ""
+        if item is not None:
+            text = f"{item.source} → {item.destination}\n{item.reason}"
+            if item.unresolved_conflict:
+                text += "\nChoose: o overwrite (backed up first), k keep yours" + (
+                    ", m rename" if "rename" in item.allowed else "")
+        self.query_one("#plan-reason", Static).update(text)
+
+    @on(OptionList.OptionHighlighted, "#plan-files")
+    def _show_file(self, event: OptionList.OptionHighlighted) -> None:
+        self._load_diff(event.option_id)
+
+    @work(exclusive=True, group="migration-diff")
+    async def _load_diff(self, path: str | None) -> None:
+        change = next((c for c in self.plan.file_changes() if c.path == path), None)
+        if change is None:
+            return
+        if path not in self._diffs:  # difflib off the event loop: files can be large
+            self._diffs[path] = await asyncio.to_thread(
+                diff_rows, change.display_before, change.display_after)
+        self.query_one("#plan-diff", DiffView).show(self._diffs[path])
+
+    def _current(self) -> PlanItem | None:
+        listing = self.query_one("#plan-items", OptionList)
+        if self.plan is None or listing.highlighted is None:
+            return None
+        return self.plan.items[listing.highlighted]
+
+    # -- actions ---------------------------------------------------------------------
+
+    def action_toggle(self) -> None:
+        item = self._current()
+        if item is None:
+            return
+        try:
+            self.plan.select(item.id, not item.selected)
+        except PlanError as error:
+            self.notify(str(error), severity="warning")
+        self._redraw()
+
+    def action_resolve(self, choice: str) -> None:
+        item = self._current()
+        if item is None:
+            return
+        try:
+            self.plan.resolve(item.id, choice)
+        except PlanError as error:
+            self.notify(str(error), severity="warning")
+        self._redraw()
+
+    def action_switch_view(self) -> None:
+        switcher = self.query_one("#claw-views", ContentSwitcher)
+        diff = switcher.current == "plan-view"
+        switcher.current = "diff-view" if diff else "plan-view"
+        self.refresh_bindings()
+        files = self.query_one("#plan-files", OptionList)
+        if diff:
+            files.focus()
+            if files.option_count and files.highlighted is None:
+                files.highlighted = 0
+        else:
+            self.query_one("#plan-items", OptionList).focus()
+
+    def action_file(self, step: int) -> None:
+        files = self.query_one("#plan-files", OptionList)
+        if files.option_count:
+            current = files.highlighted if files.highlighted is not None else -step
+            files.highlighted = (current + step) % files.option_count
+
+    def action_apply(self) -> None:
+        pending = self.plan.unresolved_conflicts()
+        if pending:
+            names = ", ".join(item.destination for item in pending[:4])
+            self.notify(f"Choose what to do with each conflict first: {names}.",
+                        severity="warning", timeout=8)
+            return
+        changes = len(self.plan.file_changes())
+        question = (f"Write {changes} file(s) into the profile? Every file replaced is backed "
+                    "up first, and u undoes the whole run. Nothing under the OpenClaw folder "
+                    "is changed.")
+        self.app.push_screen(ConfirmModal("Apply the migration?", question, "apply", "not now"),
+                             lambda yes: self._apply() if yes else None)
+
+    @work(exclusive=True, group="migration")
+    async def _apply(self) -> None:
+        from hermes_tui.migration.apply import ApplyError, apply_plan
+
+        try:
+            result = await asyncio.to_thread(apply_plan, self.plan)
+        except (ApplyError, OSError) as error:
+            self.query_one("#claw-error", StatusLine).update(f"Nothing was applied: {error}")
+            return
+        self.applied = result.run_dir
+        state = self.wizard.state
+        state.migration = MigrationDecision.APPLIED
+        state.claw_dir = str(self._claw)
+        failed = f" {len(result.errors)} failed: {'; '.join(result.errors[:3])}" if result.errors else ""
+        self.query_one("#claw-result", StatusLine).update(Content.assemble(
+            ("Applied. ", "$text-success"),
+            f"{len(result.created)} created, {len(result.replaced)} replaced (backed up), "
+            f"{len(result.archived)} archived. Report: {display_path(result.run_dir)}/report.json."
+            f"{failed} Press u to undo."))
+        self.wizard.set_status(self.STEP, StepStatus.DONE)
+        self.can_advance = True
+        await self._replan()
+
+    def action_undo(self) -> None:
+        self._undo()
+
+    @work(exclusive=True, group="migration")
+    async def _undo(self) -> None:
+        from hermes_tui.migration.apply import undo
+
+        restored = await asyncio.to_thread(undo, self.applied)
+        self.applied = None
+        self.wizard.state.migration = None
+        self.wizard.set_status(self.STEP, StepStatus.PENDING)
+        self.can_advance = False
+        self.query_one("#claw-result", StatusLine).update(
+            f"Undone: {len(restored)} file(s) restored or removed.")
+        await self._replan()
+
+    async def _replan(self) -> None:
+        from hermes_tui.migration.plan import build_plan
+
+        state = self.wizard.state
+        profile_dir = self.wizard.settings.paths.profile_dir(state.profile or "")
+        home = Path.home() if self.wizard.settings.claw_dir is None else None
+        self.plan = await asyncio.to_thread(build_plan, self._claw, profile_dir, home=home)
+        self._redraw()
+
+    def action_skip(self) -> None:
+        self.wizard.state.migration = MigrationDecision.SKIPPED
+        self.wizard.finish_step(self.STEP, StepStatus.SKIPPED, "skipped by you")
+
+    def advance(self) -> None:
+        if self.wizard.state.migration is None and self.plan is not None:
+            self.wizard.state.migration = MigrationDecision.DRY_RUN
+        self.wizard.finish_step(self.STEP)
+
+
+def _item_option(item: PlanItem) -> Option:
+    box = ("[x] " if item.selected else "[ ] ") if item.toggleable else "    "
+    style = _STATUS_STYLE.get(item.status, "")
+    secret = " (secret)" if item.secret else ""
+    return Option(Content.assemble(
+        box, (f"{item.status.value:<9}", style), f" {item.kind.value:<16} ",
+        (item.destination + secret, "")), id=item.id)

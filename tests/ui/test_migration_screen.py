@@ -1,0 +1,147 @@
+"""Step 6: auto-skip, CLAW_CONFIG_NOT_FOUND, the dry-run plan, the diff, apply and undo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import OptionList
+
+from hermes_tui.profile import create_profile
+from hermes_tui.state import MigrationDecision, StepId, StepStatus
+from hermes_tui.ui.widgets.confirm import ConfirmModal
+from hermes_tui.ui.widgets.diff_view import DiffView
+from tests.support.claw_tree import FAKE_SECRETS, build_claw_tree, fingerprint
+from tests.support.states import at
+
+
+@pytest.fixture
+def claw(home: Path) -> Path:
+    return build_claw_tree(home / ".openclaw")
+
+
+@pytest.fixture
+def migration_app(make_app, paths):
+    create_profile(paths, "my-bot")
+
+    def build(**settings):
+        return make_app(at(StepId.MIGRATION, profile="my-bot"), **settings)
+
+    return build
+
+
+async def settle(app, pilot) -> None:
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def items(app) -> list[str]:
+    listing = app.screen.query_one("#plan-items", OptionList)
+    return [str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)]
+
+
+def highlight(app, item_id: str) -> None:
+    listing = app.screen.query_one("#plan-items", OptionList)
+    listing.highlighted = listing.get_option_index(item_id)
+
+
+async def test_no_claw_setup_skips_the_step_with_the_reason(migration_app, tmp_path):
+    app = migration_app(claw_dir=tmp_path / "never-used")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert app.screen.STEP is StepId.DONE
+        record = app.state.steps[StepId.MIGRATION]
+        assert record.status is StepStatus.SKIPPED and record.reason == "no OpenClaw setup found"
+        assert app.state.migration is MigrationDecision.SKIPPED
+
+
+async def test_a_claw_path_that_is_not_a_folder_says_claw_config_not_found(migration_app, tmp_path):
+    not_a_dir = tmp_path / "openclaw-file"
+    not_a_dir.write_text("oops")
+    app = migration_app(claw_dir=not_a_dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        error = str(app.screen.query_one("#claw-error").render())
+        assert error.startswith("CLAW_CONFIG_NOT_FOUND") and "is not a directory" in error
+        assert "press Skip" in error
+        await pilot.press("x")
+        await pilot.pause()
+        assert app.screen.STEP is StepId.DONE
+        assert app.state.steps[StepId.MIGRATION].reason == "skipped by you"
+
+
+async def test_the_plan_lists_items_with_secrets_off_until_chosen(migration_app, claw):
+    app = migration_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        rows = items(app)
+        assert any("migrated" in row and "SOUL.md" in row for row in rows)
+        secret_rows = [row for row in rows if "(secret)" in row]
+        assert secret_rows and not any(row.startswith("[x]") for row in secret_rows)
+        summary = str(app.screen.query_one("#claw-summary").render())
+        assert "Dry run:" in summary
+        highlight(app, "secret:TELEGRAM_BOT_TOKEN")
+        await pilot.press("space")
+        assert app.screen.plan.get("secret:TELEGRAM_BOT_TOKEN").selected
+        assert items(app)[app.screen.query_one("#plan-items", OptionList).highlighted].startswith("[x]")
+
+
+async def test_v_shows_the_diff_of_each_file_and_braces_move_between_files(migration_app, claw):
+    app = migration_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("v")
+        await settle(app, pilot)
+        files = app.screen.query_one("#plan-files", OptionList)
+        assert files.option_count > 3
+        first = app.screen.query_one(DiffView).diff
+        assert first.rows and first.added > 0
+        await pilot.press("right_curly_bracket")
+        await settle(app, pilot)
+        assert files.highlighted == 1
+        assert app.screen.query_one(DiffView).diff is not first
+        shown = "".join(r.right or "" for r in app.screen.query_one(DiffView).diff.rows)
+        for secret in FAKE_SECRETS.values():
+            assert secret not in shown
+
+
+async def test_apply_after_confirmation_writes_the_profile_and_undo_restores(
+    migration_app, claw, paths
+):
+    before = fingerprint(claw)
+    soul = paths.profile_dir("my-bot") / "SOUL.md"
+    app = migration_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("a")
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert soul.is_file() and "Hermes" in soul.read_text()
+        assert app.state.migration is MigrationDecision.APPLIED
+        assert app.state.claw_dir == str(claw)
+        assert "Nothing left to migrate" in str(app.screen.query_one("#claw-summary").render())
+        await pilot.press("u")
+        await settle(app, pilot)
+        assert not soul.exists()
+        assert app.state.migration is None
+    assert fingerprint(claw) == before  # the OpenClaw side was never written
+
+
+async def test_a_conflict_blocks_apply_until_the_user_chooses(migration_app, claw, paths):
+    soul = paths.profile_dir("my-bot") / "SOUL.md"
+    soul.write_text("my own soul\n")
+    app = migration_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        conflict = next(i for i in app.screen.plan.items if i.status.value == "conflict")
+        await pilot.press("a")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmModal)
+        assert any("conflict" in n.message for n in app._notifications)
+        highlight(app, conflict.id)
+        await pilot.press("k")  # keep mine
+        await pilot.press("a", "y")
+        await settle(app, pilot)
+    assert soul.read_text() == "my own soul\n"
