@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Sequence
 
 from hermes_tui import __version__
@@ -15,32 +16,105 @@ from hermes_tui import __version__
 EXIT_STATE_ERROR = 3
 
 
+#: Subcommands: name → (module, one-line help). Each module has ``add_arguments(parser)``
+#: and ``run(args) -> int`` and is imported only when its subcommand runs.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "doctor": ("hermes_tui.commands.doctor",
+               "check engine, image, profile, config, router and gateway; exit 0 when all pass"),
+    "status": ("hermes_tui.commands.status",
+               "profiles, gateway state, models and channels (--json for scripts)"),
+    "setup": ("hermes_tui.commands.setup",
+              "run the seven steps without the full screen (--non-interactive)"),
+    # Wiring for issue 5's `hermes-tui migrate`: the module belongs to the migration package.
+    "migrate": ("hermes_tui.migration.cli",
+                "migrate an OpenClaw setup into a profile (plan with --dry-run, then apply)"),
+}
+
+DESCRIPTIONS = {
+    "doctor": "One line per check, with the fix for each failure. Exit 0 only when every "
+              "check passes, 1 otherwise (3: the progress file cannot be used).",
+    "status": "Every profile under the data dir, which one is current, its gateway's state, "
+              "channels and synced models. Works without a container engine.",
+    "setup": "Run all seven wizard steps with progress lines, recording each in the same "
+             "progress file the wizard resumes from.",
+    "migrate": "Show (--dry-run) or apply the OpenClaw -> Hermes migration plan. Exit codes: "
+               "0 done, 1 apply failed for some files, 2 usage or profile missing, "
+               "3 CLAW_CONFIG_NOT_FOUND, 4 unresolved conflicts (nothing written).",
+}
+
+
+def _add_common(
+    parser: argparse.ArgumentParser, *, suppress: bool, skip: frozenset[str] = frozenset()
+) -> None:
+    """The options every command shares.
+
+    On a subcommand they default to ``SUPPRESS``: argparse copies a subparser's defaults
+    over the top-level values, so ``hermes-tui --data-dir X doctor`` would lose X otherwise.
+    """
+    extra = {"default": argparse.SUPPRESS} if suppress else {}
+    options = [
+        ("--data-dir", "DIR", ("where profiles and progress live (default: "
+                               "$HERMES_TUI_DATA_DIR, else the platform's user data dir for "
+                               "'hermes')")),
+        ("--docker-host", "URL", ("container engine to use, e.g. "
+                                  "unix:///run/user/1000/podman/podman.sock or tcp://host:2376")),
+        ("--image", "REF", "Hermes image to pull instead of the pinned one"),
+        ("--router-url", "URL", "OpenAI-compatible router base URL, e.g. http://127.0.0.1:11434/v1"),
+        ("--claw-dir", "DIR", "OpenClaw folder to migrate (default ~/.openclaw)"),
+    ]
+    for flag, metavar, text in options:
+        if flag not in skip:
+            parser.add_argument(flag, metavar=metavar, help=text, **extra)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hermes-tui",
         description="Set up a Hermes agent in a container, step by step, from the terminal.",
-        epilog="Progress is saved after every change; run again to resume where you left off.",
+        epilog="Progress is saved after every change; run again to resume where you left off. "
+               "With no command the wizard starts; 'hermes-tui COMMAND --help' describes each "
+               "command and its exit codes.",
     )
-    parser.add_argument(
-        "--data-dir",
-        metavar="DIR",
-        help="where profiles and progress live (default: $HERMES_TUI_DATA_DIR, "
-        "else the platform's user data dir for 'hermes')",
-    )
-    parser.add_argument("--docker-host", metavar="URL", help="container engine to use, e.g. "
-                        "unix:///run/user/1000/podman/podman.sock or tcp://host:2376")
-    parser.add_argument("--image", metavar="REF", help="Hermes image to pull instead of the pinned one")
-    parser.add_argument("--router-url", metavar="URL",
-                        help="OpenAI-compatible router base URL, e.g. http://127.0.0.1:11434/v1")
-    parser.add_argument("--claw-dir", metavar="DIR", help="OpenClaw folder to migrate (default ~/.openclaw)")
+    _add_common(parser, suppress=False)
     parser.add_argument("--reset", action="store_true",
                         help="start over; the old progress file is kept as a backup")
     parser.add_argument("--version", action="version", version=f"hermes-tui {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                     title="commands (without one, the wizard starts)")
+    for name, (_module, summary) in COMMANDS.items():
+        sub = commands.add_parser(name, help=summary, description=textwrap.fill(DESCRIPTIONS[name]),
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        _add_arguments(name, sub)
+        sub.set_defaults(command_parser=sub)
     return parser
 
 
+def _add_arguments(name: str, sub: argparse.ArgumentParser) -> None:
+    """Each command's own options, then the shared ones it does not define itself.
+
+    The option definitions are light; the command modules keep their heavy imports inside
+    ``run``. (``migrate`` defines its own ``--claw-dir``.)
+    """
+    if name == "doctor":
+        from hermes_tui.commands.doctor import add_arguments
+    elif name == "status":
+        from hermes_tui.commands.status import add_arguments
+    elif name == "setup":
+        from hermes_tui.commands.setup import EXIT_CODES_HELP, add_arguments
+
+        sub.epilog = EXIT_CODES_HELP
+    else:
+        from hermes_tui.migration.cli import add_arguments
+    add_arguments(sub)
+    defined = {flag for action in sub._actions for flag in action.option_strings}
+    _add_common(sub, suppress=True, skip=frozenset(defined))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is not None:
+        return _run_command(parser, args)
 
     from pathlib import Path
 
@@ -70,6 +144,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = HermesApp(settings, store, loaded.state, notice=loaded.notice)
     app.run()
     return app.return_code or 0
+
+
+def _run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.reset:
+        parser.error("--reset only applies to the wizard (no command)")
+    from importlib import import_module
+
+    module = import_module(COMMANDS[args.command][0])
+    if args.command == "setup":
+        module.check_arguments(args.command_parser, args)
+    return int(module.run(args))
 
 
 if __name__ == "__main__":

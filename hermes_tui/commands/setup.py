@@ -1,0 +1,570 @@
+"""``hermes-tui setup --non-interactive``: the seven wizard steps, without the screen.
+
+Each step calls the same domain code its screen calls and records its outcome in the same
+``wizard.toml`` the wizard resumes from (``StateStore.save`` after every step, the same
+statuses and reasons), so ``hermes-tui`` opens where ``setup`` stopped. One progress line
+per step; the image pull adds a compact progress line (redrawn in place on a terminal, a
+few plain lines when piped).
+
+Credentials come from the environment under the very names the profile's ``.env`` uses
+(``TELEGRAM_BOT_TOKEN``, ``SLACK_APP_TOKEN``, the router key
+``HERMES_CUSTOM_HERMES_TUI_ROUTER_API_KEY``, ...); a value already in the profile's
+``.env`` is kept when the environment has none. They are written to ``.env`` (0600)
+only, never to the progress file or the output.
+
+Exit codes: 0 all done; 2 bad arguments; 3 the progress file cannot be used;
+10 + N when step N fails (11 Runtime check … 17 Completion: the gateway did not start);
+130 interrupted (the steps finished so far are saved).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hermes_tui.commands import EXIT_STATE_ERROR, Console, indent, load_state, settings_from
+
+if TYPE_CHECKING:
+    from hermes_tui.engine.detect import EngineInfo
+    from hermes_tui.engine.pull import PullProgress
+    from hermes_tui.settings import Settings
+    from hermes_tui.state import StateStore, StepId, StepStatus, WizardState
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+#: Step N failing exits with EXIT_STEP_BASE + N (11..17).
+EXIT_STEP_BASE = 10
+EXIT_INTERRUPTED = 130
+
+MIGRATE_CHOICES = ("no", "dry-run", "apply")
+LOG_LINES = 12
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0   every step done or skipped, gateway running
+  2   bad arguments
+  3   the progress file (wizard.toml) cannot be used
+  11  step 1 (Runtime check) failed     15  step 5 (LLM bridge) failed
+  12  step 2 (Image pull) failed        16  step 6 (Claw migration) failed
+  13  step 3 (Profile) failed           17  step 7 (Completion): the gateway did not start
+  14  step 4 (Channels) failed        130 interrupted (Ctrl+C); finished steps are saved
+
+Credentials are read from the environment under the names the profile's .env uses
+(e.g. TELEGRAM_BOT_TOKEN, DISCORD_BOT_TOKEN, SLACK_BOT_TOKEN and SLACK_APP_TOKEN; the
+router's API key as HERMES_CUSTOM_HERMES_TUI_ROUTER_API_KEY). Channels already complete in
+the profile's .env stay configured. Progress is saved to the same wizard.toml the
+interactive wizard resumes from.
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from hermes_tui.channels import CATALOG
+
+    parser.add_argument("--non-interactive", action="store_true",
+                        help="run every step without the full screen (required)")
+    parser.add_argument("--profile", metavar="NAME", help="profile to create or reuse (required)")
+    parser.add_argument("--channel", metavar="NAME", action="append", default=[],
+                        choices=[c.id for c in CATALOG],
+                        help="messaging platform to configure; repeatable (choices: %(choices)s)")
+    parser.add_argument("--default-model", metavar="ID",
+                        help="the model Hermes uses by default (must be served by the router; "
+                             "default: the current default if still served, else the first)")
+    parser.add_argument("--migrate-claw", choices=MIGRATE_CHOICES, default="no",
+                        help="OpenClaw migration: no (skip, the default), dry-run (print the "
+                             "plan, write nothing), apply (migrate; conflicts make the step "
+                             "fail). Without an OpenClaw setup the step is skipped, as in the "
+                             "wizard")
+    parser.add_argument("--migrate-secrets", action="store_true",
+                        help="with --migrate-claw: migrate secrets too (tokens, API keys)")
+    parser.add_argument("--health-timeout", metavar="SECONDS", type=float, default=30.0,
+                        help="how long to wait for the gateway's /health (default: 30)")
+
+
+def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse what cannot work before any step runs (``parser.error`` exits 2)."""
+    from hermes_tui.profile import validate_name
+
+    if not args.non_interactive:
+        parser.error("setup needs --non-interactive (run hermes-tui with no subcommand for "
+                     "the interactive wizard)")
+    if not args.profile:
+        parser.error("setup --non-interactive needs --profile NAME")
+    verdict = validate_name(args.profile)
+    if not verdict.ok:
+        parser.error(f"invalid profile name {args.profile!r}: {verdict.message}")
+    if args.migrate_secrets and args.migrate_claw == "no":
+        parser.error("--migrate-secrets needs --migrate-claw dry-run or apply")
+    if args.health_timeout <= 0:
+        parser.error("--health-timeout must be more than 0")
+
+
+class StepFailed(Exception):
+    """A step could not finish: ``reason`` goes to the progress file (a few words, no
+    secrets), ``message`` and ``fix`` to the user, ``more`` below them (log lines)."""
+
+    def __init__(self, reason: str, message: str, fix: str = "",
+                 more: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.fix = fix
+        self.more = more
+
+
+class PullReporter:
+    """Prints a pull's progress: one line redrawn in place on a TTY (≤ 10 times a second),
+    else a line at each quarter. Reads the ``PullProgress`` model, never the event stream."""
+
+    def __init__(self, console: Console, progress: PullProgress) -> None:
+        self.console = console
+        self.progress = progress
+        self._last_quarter = -1
+        self._drawn = False
+
+    def line(self) -> str:
+        p = self.progress
+        layers = len(p.layers)
+        if not layers:
+            return "  pull: waiting for the registry…"
+        text = f"  pull: {p.finished_layers}/{layers} layers"
+        if p.has_bytes and p.bytes_total:
+            text += f", {p.bytes_done / 1e6:.1f}/{p.bytes_total / 1e6:.1f} MB"
+        fraction = p.fraction
+        if fraction is not None:
+            text += f" ({fraction * 100:.0f}%)"
+        return text
+
+    def tick(self) -> None:
+        if self.console.tty:
+            self.console.out.write("\r\x1b[2K" + self.line() if self.console.colour
+                                   else "\r" + self.line().ljust(70))
+            self.console.out.flush()
+            self._drawn = True
+            return
+        fraction = self.progress.fraction
+        if fraction is None or not self.progress.layers:
+            return
+        quarter = int(fraction * 4)
+        if quarter > self._last_quarter and quarter < 4:
+            self._last_quarter = quarter
+            self.console.print(self.line())
+
+    def close(self) -> None:
+        if self.console.tty and self._drawn:
+            self.console.out.write("\r\x1b[2K" if self.console.colour else "\r" + " " * 70 + "\r")
+            self.console.out.flush()
+        elif self.progress.layers and self.progress.done:
+            self.console.print(self.line())
+
+    async def run(self) -> None:
+        while True:
+            self.tick()
+            await asyncio.sleep(0.1 if self.console.tty else 0.25)
+
+
+class Setup:
+    """Runs the seven steps against one `WizardState`, saving it after every change."""
+
+    def __init__(self, args: argparse.Namespace, settings: Settings, store: StateStore,
+                 state: WizardState, console: Console, environ: Mapping[str, str]) -> None:
+        self.args = args
+        self.settings = settings
+        self.store = store
+        self.state = state
+        self.console = console
+        self.environ = environ
+        self.engine: EngineInfo | None = None
+
+    # -- bookkeeping (as HermesApp.set_status / finish_step / goto do it) ------------------
+
+    def save(self) -> None:
+        self.store.save(self.state)
+
+    def record(self, step: StepId, status: StepStatus, reason: str | None = None) -> None:
+        entry = self.state.steps[step]
+        entry.status = status
+        entry.reason = reason
+        entry.updated_at = self.store.clock()
+        self.save()
+
+    def _label(self, step: StepId) -> str:
+        from hermes_tui.state import STEP_ORDER, STEP_TITLES, step_number
+
+        return f"step {step_number(step)}/{len(STEP_ORDER)} {STEP_TITLES[step]}"
+
+    def finish(self, step: StepId, detail: str, status: StepStatus | None = None,
+               reason: str | None = None) -> None:
+        from hermes_tui.state import STEP_ORDER, StepStatus
+
+        status = status or StepStatus.DONE
+        self.record(step, status, reason)
+        index = STEP_ORDER.index(step)
+        if index + 1 < len(STEP_ORDER):
+            self.state.current_step = STEP_ORDER[index + 1]
+            self.save()
+        kind = "ok" if status is StepStatus.DONE else "skip"
+        self.console.print(f"{self.console.mark(kind)} {self._label(step)}: {detail}")
+
+    # -- the run --------------------------------------------------------------------------
+
+    async def run(self) -> int:
+        from hermes_tui.state import STEP_ORDER, STEP_TITLES, StepStatus, step_number
+
+        steps = {
+            "runtime": self.step_runtime, "pull": self.step_pull, "profile": self.step_profile,
+            "channels": self.step_channels, "bridge": self.step_bridge,
+            "migration": self.step_migration, "done": self.step_done,
+        }
+        for step in STEP_ORDER:
+            self.state.current_step = step
+            self.save()
+            try:
+                await steps[step.value](step)
+            except StepFailed as failure:
+                self.record(step, StepStatus.FAILED, failure.reason)
+                number = step_number(step)
+                self.console.print(f"{self.console.mark('fail')} {self._label(step)}: "
+                                   f"{failure.reason}")
+                self.console.error(f"step {number} ({STEP_TITLES[step]}) failed: {failure.message}")
+                for line in failure.more:
+                    self.console.error(indent(line, "  "))
+                if failure.fix:
+                    self.console.error(f"Fix: {failure.fix}")
+                return EXIT_STEP_BASE + number
+        return EXIT_OK
+
+    # -- step 1 ---------------------------------------------------------------------------
+
+    async def step_runtime(self, step: StepId) -> None:
+        from hermes_tui.engine.detect import diagnose
+
+        diagnosis = await diagnose(self.settings.docker_host)
+        engine = diagnosis.engine
+        if engine is None:
+            raise StepFailed("no engine reachable", diagnosis.headline, diagnosis.fix)
+        self.engine = engine
+        self.state.engine_url, self.state.engine_summary = engine.url, engine.summary
+        self.finish(step, f"{engine.summary} ({engine.source}: {engine.url})")
+
+    # -- step 2 ---------------------------------------------------------------------------
+
+    async def step_pull(self, step: StepId) -> None:
+        from hermes_tui.engine.detect import UnsupportedEngineError, client
+        from hermes_tui.engine.pull import PullError, PullProgress, pull_image
+
+        assert self.engine is not None
+        image = self.settings.image
+        self.console.print(f"  pulling {image}")
+        progress = PullProgress(ref=image)
+        try:
+            docker = client(self.engine)
+        except UnsupportedEngineError as exc:
+            raise StepFailed("unsupported engine", str(exc),
+                             "Use Docker or Podman (pass --docker-host).") from exc
+        reporter = PullReporter(self.console, progress)
+        ticker = asyncio.create_task(reporter.run())
+        try:
+            result = await pull_image(docker, image, progress)
+        except PullError as error:
+            raise StepFailed(error.kind.value, error.message, error.fix) from error
+        finally:
+            ticker.cancel()
+            await asyncio.gather(ticker, return_exceptions=True)
+            reporter.close()
+            await docker.close()
+        self.state.image_ref, self.state.image_digest = image, result.digest
+        if result.used_local:
+            how = "registry unreachable; using the copy already on the engine"
+        elif result.up_to_date:
+            how = "already up to date"
+        else:
+            how = "pulled"
+        self.finish(step, f"{image} {how} (digest {result.digest or 'unknown'})")
+
+    # -- step 3 ---------------------------------------------------------------------------
+
+    async def step_profile(self, step: StepId) -> None:
+        from hermes_tui.paths import display_path
+        from hermes_tui.profile import ProfileError, create_profile
+
+        name = self.args.profile
+        try:
+            outcome = await asyncio.to_thread(create_profile, self.settings.paths, name)
+        except ProfileError as exc:
+            raise StepFailed("could not create the folder", str(exc),
+                             "Fix the folder's permissions or free some space, or pass "
+                             "--data-dir DIR.") from exc
+        if self.state.profile != name:
+            # Another profile: what steps 4-6 recorded was about the old one.
+            self.state.channels, self.state.synced_models = [], []
+            self.state.default_model = self.state.migration = None
+        self.state.profile = name
+        verb = "created" if outcome.created else "reusing"
+        self.finish(step, f"{verb} '{name}' at {display_path(outcome.path)}/")
+
+    # -- step 4 ---------------------------------------------------------------------------
+
+    async def step_channels(self, step: StepId) -> None:
+        from hermes_tui import channels as catalog
+        from hermes_tui.commands.status import env_channels
+        from hermes_tui.envfile import EnvFileError, read_env, update_env
+        from hermes_tui.fsutil import describe_os_error
+
+        env_path = self.settings.paths.profile_dir(self.args.profile) / ".env"
+        try:
+            current = read_env(env_path)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StepFailed("could not read .env", f"Cannot read {env_path}: {exc}",
+                             "Fix or move the file aside, then run setup again.") from exc
+        requested = list(dict.fromkeys(self.args.channel))
+        updates: dict[str, str | None] = {}
+        missing: list[str] = []
+        for channel_id in requested:
+            channel = catalog.get(channel_id)
+            # The form starts from .env (as the screen's does); the environment overrides it.
+            values = {key: self.environ.get(key) or current.get(key, "")
+                      for key in (*(f.key for f in channel.asked), channel.allow_list_key)}
+            lacking = channel.missing(values)
+            missing.extend(f"{f.key} ({channel.name} {f.label.lower()})" for f in lacking)
+            updates.update(channel.env_updates(values))
+        if missing:
+            names = ", ".join(m.split(" ", 1)[0] for m in missing)
+            raise StepFailed(
+                f"missing {names}",
+                "Required credentials are not set: " + "; ".join(missing) + ".",
+                f"Export {names} in the environment (the same names as in the profile's "
+                ".env), or leave the channel out.",
+            )
+        try:
+            if updates:
+                await asyncio.to_thread(update_env, env_path, updates)
+        except OSError as exc:
+            raise StepFailed("could not write .env", describe_os_error(exc, env_path),
+                             "Fix the folder's permissions or free some space.") from exc
+        except EnvFileError as exc:
+            raise StepFailed("could not write .env", str(exc),
+                             "Correct the value in the environment.") from exc
+        # Channels already complete in .env stay on: unticking is what removes them.
+        kept = [c for c in env_channels(read_env(env_path)) if c not in requested]
+        selected = [c.id for c in catalog.CATALOG if c.id in requested or c.id in kept]
+        self.state.channels = selected
+        names = [catalog.get(c).name for c in selected]
+        detail = ", ".join(names) if names else "none (add channels later)"
+        if kept:
+            detail += f" (kept from .env: {', '.join(catalog.get(c).name for c in kept)})"
+        self.finish(step, detail)
+
+    # -- step 5 ---------------------------------------------------------------------------
+
+    async def step_bridge(self, step: StepId) -> None:
+        from hermes_tui.bridge.router import (
+            RouterError,
+            container_base_url,
+            initial_router_url,
+            list_models,
+            normalise_base_url,
+            uses_host_network,
+        )
+        from hermes_tui.bridge.sync import (
+            ROUTER_KEY_ENV,
+            Badge,
+            ConfigError,
+            badges,
+            load_router_key,
+            read_synced,
+            save_router_key,
+            write_models,
+        )
+        from hermes_tui.state import StepStatus
+
+        explicit = self.settings.router_url
+        url = initial_router_url(explicit, self.state.router_url, self.environ)
+        if url is None:
+            self.finish(step, "skipped: no router URL (pass --router-url URL)",
+                        StepStatus.SKIPPED, "no router URL")
+            return
+        profile_dir = self.settings.paths.profile_dir(self.args.profile)
+        env_path = profile_dir / ".env"
+        config_path = profile_dir / "config.yaml"
+        try:
+            base = normalise_base_url(url)
+            api_key = self.environ.get(ROUTER_KEY_ENV) or load_router_key(env_path)
+            models = [m.id for m in await list_models(base, api_key)]
+        except RouterError as exc:
+            if explicit:
+                raise StepFailed(exc.kind.value, exc.message, exc.fix + ".") from exc
+            self.console.print(f"  {url} (from saved progress or OPENAI_BASE_URL): {exc.message}")
+            self.finish(step, f"skipped: router at {url} unreachable", StepStatus.SKIPPED,
+                        "router unreachable")
+            return
+        if not models:
+            raise StepFailed("no models loaded", f"{base} serves no models.",
+                             "Load a model in the router (e.g. `ollama pull llama3.2`), then "
+                             "run setup again.")
+        self.state.router_url = base  # as the screen does, once the router answered
+        self.save()
+        try:
+            synced = read_synced(config_path)
+        except ConfigError as exc:
+            raise StepFailed("config.yaml not written", str(exc),
+                             "Fix or move the file aside, then run setup again.") from exc
+        default = self.args.default_model
+        if default is not None and default not in models:
+            raise StepFailed("default model not served",
+                             f"--default-model {default} is not among the models {base} "
+                             f"serves: {', '.join(models)}.",
+                             "Pass one of those ids, or load that model in the router.")
+        if default is None:
+            default = synced.default if synced.default in models else models[0]
+        try:
+            key_ref = save_router_key(env_path, api_key)
+            write_models(config_path,
+                         base_url=container_base_url(base, uses_host_network(self.engine)),
+                         models=models, default=default, api_key_ref=key_ref)
+            synced = read_synced(config_path)  # verify before calling anything synced
+        except (ConfigError, OSError) as exc:
+            raise StepFailed("config.yaml not written", str(exc),
+                             "Fix or move the file aside, then run setup again.") from exc
+        marks = badges(models, synced)
+        done = [m for m in models if marks.get(m) is Badge.SYNCED]
+        self.state.default_model = synced.default
+        self.state.synced_models = done
+        if len(done) != len(models) or synced.default != default:
+            raise StepFailed("not every model synced",
+                             f"{config_path} lists {len(done)} of the {len(models)} models "
+                             f"served, default {synced.default}.",
+                             "Check the file by hand, then run setup again.")
+        self.finish(step, f"{len(models)} model(s) synced from {base}, default {default}")
+
+    # -- step 6 ---------------------------------------------------------------------------
+
+    async def step_migration(self, step: StepId) -> None:
+        from hermes_tui.migration.detect import ERROR_NOT_FOUND, detect
+        from hermes_tui.state import MigrationDecision, StepStatus
+
+        choice = self.args.migrate_claw
+        found = await detect(self.settings.claw_dir)
+        if choice == "no" or (found.auto_skip and self.settings.claw_dir is None):
+            # The screen's reasons: nothing found at all, or the user said no.
+            self.state.migration = MigrationDecision.SKIPPED
+            if found.auto_skip:
+                self.finish(step, f"skipped: {found.skip_reason}", StepStatus.SKIPPED,
+                            found.skip_reason)
+            else:
+                self.finish(step, "skipped (--migrate-claw no)", StepStatus.SKIPPED,
+                            "skipped by you")
+            return
+        from hermes_tui.migration.apply import ApplyError, apply_plan
+        from hermes_tui.migration.plan import build_plan
+
+        if found.path is None or not found.is_dir:
+            raise StepFailed(ERROR_NOT_FOUND, found.not_found_message,
+                             "Pass --claw-dir DIR, or --migrate-claw no.")
+        profile_dir = self.settings.paths.profile_dir(self.args.profile)
+        try:
+            plan = await asyncio.to_thread(
+                build_plan, found.path, profile_dir, migrate_secrets=self.args.migrate_secrets,
+                home=Path.home() if self.settings.claw_dir is None else None)
+        except Exception as exc:  # the plan's own failure is the step's cause
+            raise StepFailed("plan failed", f"Could not read {found.path}: {exc}") from exc
+        self._print_plan(plan)
+        counts = ", ".join(f"{n} {s}" for s, n in plan.counts().items() if n)
+        if choice == "dry-run":
+            # As the screen records Next after looking at the plan: done, a dry run.
+            self.state.migration = MigrationDecision.DRY_RUN
+            self.finish(step, f"dry run: {counts or 'nothing to migrate'}; nothing written")
+            return
+        conflicts = plan.unresolved_conflicts()
+        if conflicts:
+            raise StepFailed(
+                f"{len(conflicts)} conflict(s)",
+                f"{len(conflicts)} item(s) conflict with files in the profile: "
+                + ", ".join(item.id for item in conflicts) + ". Nothing was written.",
+                f"Choose per item: hermes-tui migrate --profile {self.args.profile} "
+                "--on-conflict skip|overwrite|rename, or the wizard's Claw migration step.",
+            )
+        if plan.nothing_to_do:
+            detail = "nothing left to migrate"
+        else:
+            try:
+                result = await asyncio.to_thread(apply_plan, plan)
+            except (ApplyError, OSError) as exc:
+                raise StepFailed("apply failed", str(exc),
+                                 "Read the message above; files already replaced are backed "
+                                 "up under the profile's migration/ folder.") from exc
+            if result.errors:
+                raise StepFailed("apply failed", "Some files were not written: "
+                                 + "; ".join(result.errors),
+                                 f"See {result.report_path}; undo with hermes-tui migrate "
+                                 f"--undo {result.run_dir}.")
+            detail = (f"applied: {len(result.created)} created, {len(result.replaced)} "
+                      f"replaced, {len(result.archived)} archived (backups in {result.run_dir})")
+        self.state.migration = MigrationDecision.APPLIED
+        self.state.claw_dir = str(found.path)
+        self.finish(step, detail)
+
+    def _print_plan(self, plan: Any) -> None:
+        for row in plan.to_json():
+            self.console.print(f"  {row['status']:<9} {row['kind']:<16} {row['source']} → "
+                               f"{row['destination']} ({row['reason']})")
+
+    # -- step 7 ---------------------------------------------------------------------------
+
+    async def step_done(self, step: StepId) -> None:
+        from hermes_tui.engine.gateway import GatewayError
+        from hermes_tui.engine.launch import ProfileGateway
+        from hermes_tui.state import MigrationDecision, StepStatus
+
+        assert self.engine is not None
+        claw = self.state.claw_dir if self.state.migration is MigrationDecision.APPLIED else None
+        gateway = ProfileGateway(
+            paths=self.settings.paths,
+            profile=self.args.profile,
+            image=self.state.image_ref or self.settings.image,
+            engine=self.engine,
+            claw_dir=Path(claw) if claw else None,
+        )
+        self.console.print(f"  starting the gateway for '{self.args.profile}'…")
+        began = time.monotonic()
+        try:
+            status = await gateway.start(health_timeout=self.args.health_timeout)
+        except GatewayError as error:
+            more: tuple[str, ...] = ()
+            if error.exit_code is not None:
+                more += (f"exit code: {error.exit_code}",)
+            if error.log_tail:
+                more += ("last log lines:", *(f"  {line}" for line in error.log_tail[-LOG_LINES:]))
+            raise StepFailed("gateway did not start", error.message, error.fix, more) from error
+        where = ""
+        if status.api_port is not None:
+            where = f" at http://127.0.0.1:{status.api_port} (health {status.health or 'not checked'})"
+        self.finish(step, f"gateway {status.summary}{where} in {time.monotonic() - began:.1f} s",
+                    StepStatus.DONE)
+        self.console.print("Setup complete. Run hermes-tui for the dashboard, "
+                           "hermes-tui status for a summary.")
+
+
+def run(args: argparse.Namespace) -> int:
+    from hermes_tui.state import StateError
+
+    console = Console.detect()
+    settings = settings_from(args)
+    try:
+        store, loaded = load_state(settings, console)
+        setup = Setup(args, settings, store, loaded.state, console, os.environ)
+        return asyncio.run(setup.run())
+    except KeyboardInterrupt:
+        from hermes_tui.state import STEP_TITLES, step_number
+
+        step = loaded.state.current_step
+        console.error(f"\nInterrupted during step {step_number(step)} ({STEP_TITLES[step]}); "
+                      "the steps finished so far are saved. Run setup again to go on.")
+        return EXIT_INTERRUPTED
+    except StateError as exc:
+        console.error(f"hermes-tui: {exc}")
+        return EXIT_STATE_ERROR
