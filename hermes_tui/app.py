@@ -123,6 +123,7 @@ class HermesApp(App[int]):
             image=self.state.image_ref or self.settings.image,
             engine=diagnosis.engine,
             claw_dir=Path(claw) if claw else None,
+            command=self.settings.gateway_command,
         )
 
     def open_dashboard(self) -> None:

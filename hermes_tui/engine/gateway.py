@@ -596,6 +596,14 @@ def _engine_failure(action: str, exc: Exception, spec: GatewaySpec | None = None
         )
     if "no such image" in lowered or ("not found" in lowered and "image" in lowered):
         return GatewayError(f"The engine could not {action} the gateway: {text}.", FIX_PULL)
+    if "executable file not found" in lowered:
+        image = spec.image if spec is not None else "the image"
+        return GatewayError(
+            f"The engine could not {action} the gateway: {image} has no Hermes gateway "
+            f"command ({text}).",
+            "Use a Hermes image: drop --image (or pass a nousresearch/hermes-agent tag) and "
+            "pull it again in step 2.",
+        )
     return GatewayError(
         f"The engine could not {action} the gateway: {text}.",
         "Check the engine (hermes-tui doctor), then try again.",

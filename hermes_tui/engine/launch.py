@@ -49,6 +49,7 @@ class ProfileGateway:
     engine: EngineInfo
     #: Mounted read-only when the user migrated from OpenClaw.
     claw_dir: Path | None = None
+    command: tuple[str, ...] | None = None
 
     @property
     def profile_dir(self) -> Path:
@@ -64,6 +65,7 @@ class ProfileGateway:
             api_port=port,
             host_network=uses_host_network(self.engine),
             claw_dir=self.claw_dir,
+            **({"command": self.command} if self.command else {}),
         )
 
     async def _with(self, action: Callable[[aiodocker.Docker], Awaitable[T]]) -> T:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from textual.widgets import Input
 
+from hermes_tui.engine.gateway import GatewayStatus
 from hermes_tui.profile import create_profile
-from hermes_tui.state import StepId
+from hermes_tui.state import StepId, StepStatus
 from hermes_tui.ui.widgets.layer_bars import LayerBars
 from tests.support.claw_tree import build_claw_tree
 from tests.support.fake_engine import FINISH, FakeEngine, cold_pull_events
@@ -303,3 +305,43 @@ def test_bridge_no_models_loaded(snap_compare, make_app, paths, snap_router, siz
 def test_bridge_router_unreachable(snap_compare, make_app, paths, size):
     app = bridge_at(make_app, paths, "http://127.0.0.1:9/v1")
     assert snap_compare(app, terminal_size=size, run_before=settle)
+
+
+# -- the dashboard: its rendering of a given gateway status (engine behaviour is tested in
+#    tests/engine/test_dashboard.py against the real engine) ---------------------------------
+
+
+def dashboard_app(make_app):
+    state = at(StepId.DONE, profile="my-bot", channels=["telegram"],
+               router_url="http://127.0.0.1:11434/v1", default_model="llama3.2:3b",
+               synced_models=["llama3.2:3b", "qwen2.5:7b"], image_ref="nousresearch/hermes-agent:v2026.9.24")
+    state.steps[StepId.DONE].status = StepStatus.DONE
+    return make_app(state)
+
+
+def shown(status):
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        screen = pilot.app.screen
+        screen.say()
+        screen.show_status(status)
+        await pilot.pause()
+
+    return run_before
+
+
+def test_dashboard_gateway_running(snap_compare, make_app, size):
+    started = datetime.now(UTC) - timedelta(minutes=12, seconds=5)
+    status = GatewayStatus(exists=True, state="running", started_at=started, restart_count=0,
+                           health="ok", profile="my-bot", api_port=8642)
+    assert snap_compare(dashboard_app(make_app), terminal_size=size, run_before=shown(status))
+
+
+def test_dashboard_gateway_exited(snap_compare, make_app, size):
+    status = GatewayStatus(exists=True, state="exited", exit_code=3, restart_count=2,
+                           profile="my-bot", api_port=8642)
+    assert snap_compare(dashboard_app(make_app), terminal_size=size, run_before=shown(status))
+
+
+def test_dashboard_without_engine(snap_compare, make_app, size):
+    assert snap_compare(dashboard_app(make_app), terminal_size=size, run_before=settle)

@@ -53,9 +53,9 @@ class DashboardScreen(Screen[None]):
         Binding("x", "stop", "Stop", id="gateway-stop"),
         Binding("r", "restart", "Restart", id="gateway-restart"),
         Binding("l", "logs", "Logs", id="gateway-logs"),
-        Binding("w", "rerun", "Re-run step", id="rerun-step"),
+        Binding("w", "rerun", "Re-run", id="rerun-step"),
         Binding("p", "switch_profile", "Profile", id="switch-profile"),
-        Binding("n", "new_profile", "New profile", id="new-profile"),
+        Binding("n", "new_profile", "New", id="new-profile"),
         Binding("question_mark,f1", "help", "Help", id="dashboard-help"),
         Binding("q,ctrl+q", "app.quit", "Quit", id="dashboard-quit"),
     ]
@@ -68,7 +68,7 @@ class DashboardScreen(Screen[None]):
             yield StatusLine(id="dash-fix", classes="fix")
             yield Static("", id="dash-details", classes="summary")
             yield Log(max_lines=LOG_LINES, id="dash-log", auto_scroll=True)
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#dash-log", Log).display = False
@@ -101,7 +101,7 @@ class DashboardScreen(Screen[None]):
             lines.extend(f"{'':{width}}  {extra}" for extra in more)
         self.query_one("#dash-details", Static).update("\n".join(lines))
 
-    def _show_status(self, status) -> None:
+    def show_status(self, status) -> None:
         self._status = status
         parts = [(status.summary, "$text-success" if status.running else "$text-warning")]
         uptime = status.uptime(datetime.now(UTC))
@@ -120,9 +120,9 @@ class DashboardScreen(Screen[None]):
 
     def _tick_uptime(self) -> None:
         if self._status is not None:
-            self._show_status(self._status)
+            self.show_status(self._status)
 
-    def _say(self, message: str = "", fix: str = "") -> None:
+    def say(self, message: str = "", fix: str = "") -> None:
         self.query_one("#dash-error", StatusLine).update(message)
         self.query_one("#dash-fix", StatusLine).update(
             Content.assemble(("Fix: ", "bold"), fix) if fix else "")
@@ -137,19 +137,21 @@ class DashboardScreen(Screen[None]):
 
         gateway = await self.app.profile_gateway()
         if gateway is None:
-            self._say("No container engine is reachable.",
-                      "Re-run step 1 (press w) to see why, then come back.")
+            self.query_one("#dash-gateway", Static).update(
+                Content.assemble(("Gateway   ", "bold"), ("unknown", "$text-warning")))
+            self.say("No container engine is reachable.",
+                     "Re-run step 1 (press w) to see why, then come back.")
             return
         status = await gateway.status()
-        self._show_status(status)
+        self.show_status(status)
         if not status.running and self.app.autostart:
             self.app.autostart = False
-            self.run_action("start")
+            self.action_start()
         async with engine_client(gateway.engine) as docker:
             events = watch_events(docker, gateway.profile)
             async with contextlib.aclosing(events):
                 async for _event in events:
-                    self._show_status(await gateway_status(docker, gateway.profile))
+                    self.show_status(await gateway_status(docker, gateway.profile))
 
     @work(exclusive=True, group="dashboard-action")
     async def _act(self, verb: str) -> None:
@@ -157,20 +159,20 @@ class DashboardScreen(Screen[None]):
 
         gateway = await self.app.profile_gateway()
         if gateway is None:
-            self._say("No container engine is reachable.", "Re-run step 1 (press w).")
+            self.say("No container engine is reachable.", "Re-run step 1 (press w).")
             return
-        self._say()
+        self.say()
         self.query_one("#dash-gateway", Static).update(f"Gateway   {verb}ing…")
         try:
             status = await getattr(gateway, verb)()
         except GatewayError as error:
-            self._say(error.message, error.fix)
+            self.say(error.message, error.fix)
             if error.log_tail:
                 log = self.query_one("#dash-log", Log)
                 log.display = True
                 log.write_lines(["--- last log lines ---", *error.log_tail])
             status = await gateway.status()
-        self._show_status(status)
+        self.show_status(status)
 
     def action_start(self) -> None:
         self._act("start")
