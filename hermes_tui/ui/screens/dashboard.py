@@ -22,6 +22,7 @@ from textual.widgets.option_list import Option
 from hermes_tui import channels as catalog
 from hermes_tui.state import STEP_ORDER, STEP_TITLES, StepId, step_number
 from hermes_tui.ui.widgets.status_line import StatusLine
+from hermes_tui.ui.widgets.summary import label_table
 
 LOG_LINES = 500
 
@@ -93,13 +94,7 @@ class DashboardScreen(Screen[None]):
             ("Image", state.image_ref or self.app.settings.image),
             ("Engine", state.engine_summary or "unknown"),
         ]
-        width = max(len(label) for label, _ in rows)
-        lines = []
-        for label, value in rows:
-            first, *more = value.split("\n")
-            lines.append(f"{label.ljust(width)}  {first}")
-            lines.extend(f"{'':{width}}  {extra}" for extra in more)
-        self.query_one("#dash-details", Static).update("\n".join(lines))
+        self.query_one("#dash-details", Static).update(label_table(rows))
 
     def show_status(self, status) -> None:
         self._status = status

@@ -20,6 +20,7 @@ from hermes_tui.ui.glyphs import mark
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
 from hermes_tui.ui.widgets.status_line import StatusLine
+from hermes_tui.ui.widgets.summary import label_table
 
 
 class DoneScreen(StepScreen):
@@ -57,7 +58,7 @@ class DoneScreen(StepScreen):
             record = state.steps[step]
             text = record.status.value + (f" ({record.reason})" if record.reason else "")
             rows.append((f"{mark(record.status)} {STEP_TITLES[step]}", text))
-        yield Static(_table(rows), id="done-steps", classes="summary")
+        yield Static(label_table(rows), id="done-steps", classes="summary")
 
         profile_dir = settings.paths.profile_dir(state.profile) if state.profile else None
         names = [catalog.BY_ID[c].name if c in catalog.BY_ID else c for c in state.channels]
@@ -75,7 +76,7 @@ class DoneScreen(StepScreen):
             ("Migration", state.migration.value if state.migration else "not run"),
             ("Progress file", display_path(settings.paths.state_file)),
         ]
-        yield Static(_table(details), id="done-details", classes="summary")
+        yield Static(label_table(details), id="done-details", classes="summary")
         yield StatusLine(id="gateway-state", classes="summary")
         yield StatusLine(id="gateway-error", classes="error-box")
         yield StatusLine(id="gateway-fix", classes="fix")
@@ -133,15 +134,4 @@ class DoneScreen(StepScreen):
         show.update(Content.assemble(("Gateway ", "bold"), (status.summary, "$text-success"),
                                      f"{health}{where}. Press d to open the dashboard."))
         self.running = True
-
-
-def _table(rows: list[tuple[str, str]]) -> str:
-    width = max(len(label) for label, _ in rows)
-    lines = []
-    for label, value in rows:
-        first, *more = value.split("\n")
-        lines.append(f"{label.ljust(width)}  {first}")
-        lines.extend(f"{'':{width}}  {extra}" for extra in more)
-    return "\n".join(lines)
-
 
