@@ -112,6 +112,10 @@ class ItemKind(StrEnum):
     config = "config"
     agents_md = "agents_md"
     tts = "tts"
+    #: config.yaml session_reset from openclaw.json session.reset / resetTriggers.
+    session_reset = "session_reset"
+    #: config.yaml agent / compression / human_delay / timezone / terminal from agents.defaults.
+    agent_settings = "agent_settings"
 
 
 class ItemStatus(StrEnum):
@@ -810,6 +814,9 @@ class _Builder:
         s(ItemKind.custom_providers, "providers", self.custom_providers)
         s(ItemKind.mcp_servers, "servers", self.mcp_servers)
         s(ItemKind.command_allowlist, "exec-approvals.json", self.command_allowlist)
+        s(ItemKind.tts, "tts-config", self.tts_config)
+        s(ItemKind.session_reset, "session", self.session_reset)
+        s(ItemKind.agent_settings, "agents.defaults", self.agent_settings)
         s(ItemKind.channel_settings, "channels", self.channels)
         s(ItemKind.channel_settings, "MESSAGING_CWD", self.messaging_cwd)
         s(ItemKind.secret, "secrets", self.secrets)
@@ -1313,6 +1320,217 @@ class _Builder:
         self.yaml_item(ItemKind.command_allowlist, item_id, source, dest, decide, mutate,
                        need_config=True)
 
+    # -- config.yaml settings sections (tts, session_reset, agent defaults)
+    def settings_item(self, kind: ItemKind, item_id: str, source: str, dest: str,
+                      values: dict[str, Any], note: str = "") -> None:
+        """An item setting leaf keys of config.yaml (``values``: dotted path -> value).
+
+        Other keys of the same sections are kept. Conflict rules as for the other config.yaml
+        rows: a key already set to a different value makes the item a conflict (overwrite sets
+        every key of the item); every key already equal: skipped "already matches".
+        """
+        values = {k: v for k, v in values.items() if v is not None}
+        if not values:
+            return
+
+        def decide(doc: CommentedMap | None) -> tuple[ItemStatus, str]:
+            differing, new = [], []
+            for dotted, value in values.items():
+                now = _yaml_lookup(doc, dotted)
+                if isinstance(now, _NotMapping):
+                    differing.append(f"{now.path} is not a mapping")
+                elif now is None or now == "":
+                    new.append(f"{dotted} = {value}")
+                elif plain(now) != value:
+                    differing.append(f"{dotted} = {plain(now)!r}")
+            if differing:
+                return ItemStatus.conflict, f"config.yaml already sets {', '.join(differing)}"
+            if not new:
+                return ItemStatus.skipped, "already matches"
+            return ItemStatus.migrated, ", ".join(new) + (f"; {note}" if note else "")
+
+        def mutate(doc: CommentedMap) -> None:
+            for dotted, value in values.items():
+                *parents, leaf = dotted.split(".")
+                node = doc
+                for part in parents:
+                    node = _block_mapping(node, part)
+                node[leaf] = to_yaml(value)
+
+        self.yaml_item(kind, item_id, source, dest, decide, mutate)
+
+    def tts_config(self) -> None:
+        """messages.tts / talk -> config.yaml tts, as [MIG] ``migrate_tts_config`` maps it.
+
+        provider (elevenlabs/openai/edge), elevenlabs{voice_id, model_id}, openai{model, voice},
+        edge{voice}. Provider settings are read from messages.tts.providers.<p>, then
+        talk.providers.<p>, then the legacy flat messages.tts.<p>; talk.voiceId/modelId are
+        the ElevenLabs fallback. Unlike [MIG], a ``talk`` block alone is mapped too, and
+        talk.provider is a fallback for messages.tts.provider. The API keys are separate
+        secret items (ELEVENLABS_API_KEY / VOICE_TOOLS_OPENAI_KEY, see ``secrets``).
+        """
+        tts = _dig(self.config, "messages.tts")
+        tts = tts if isinstance(tts, dict) else {}
+        talk = self.config.get("talk")
+        talk = talk if isinstance(talk, dict) else {}
+        if not tts and not talk:
+            return
+        providers = tts.get("providers") if isinstance(tts.get("providers"), dict) else {}
+        talk_providers = talk.get("providers") if isinstance(talk.get("providers"), dict) else {}
+
+        def pick(name: str) -> dict[str, Any]:
+            for candidate in (providers.get(name), talk_providers.get(name), tts.get(name)):
+                if isinstance(candidate, dict):
+                    return candidate
+            return {}
+
+        def text(*candidates: Any) -> str | None:
+            for value in candidates:
+                if isinstance(value, str) and value.strip():
+                    return value.strip()
+            return None
+
+        values: dict[str, Any] = {}
+        provider = text(tts.get("provider"), talk.get("provider"))
+        if provider in ("elevenlabs", "openai", "edge"):
+            values["tts.provider"] = provider
+        eleven, openai, edge = pick("elevenlabs"), pick("openai"), pick("edge")
+        values["tts.elevenlabs.voice_id"] = text(eleven.get("voiceId"), talk.get("voiceId"))
+        values["tts.elevenlabs.model_id"] = text(eleven.get("modelId"), talk.get("modelId"))
+        values["tts.openai.model"] = text(openai.get("model"), openai.get("modelId"))
+        values["tts.openai.voice"] = text(openai.get("voice"))
+        values["tts.edge.voice"] = text(edge.get("voice"))
+        source = "openclaw.json " + " + ".join(
+            name for name, block in (("messages.tts", tts), ("talk", talk)) if block)
+        if not any(v is not None for v in values.values()):
+            return self.skip(ItemKind.tts, "tts:config", source, "config.yaml tts",
+                             "no TTS setting Hermes reads (provider, voice, model); kept in the archive")
+        self.settings_item(ItemKind.tts, "tts:config", source, "config.yaml tts", values,
+                           note="API keys are separate secret items")
+
+    def session_reset(self) -> None:
+        """session.reset / resetTriggers -> config.yaml session_reset, as [MIG] maps it.
+
+        reset{mode, atHour, idleMinutes} -> {mode, at_hour, idle_minutes} (mode passed through,
+        "none" when missing); otherwise resetTriggers ["daily", "idle"] -> mode both / daily /
+        idle. The advanced keys (identityLinks, threadBindings, ...) stay archived only.
+        """
+        session = self.config.get("session")
+        if not isinstance(session, dict):
+            return
+        reset = session.get("reset")
+        triggers = session.get("resetTriggers") or session.get("reset_triggers")
+        item_id, dest = "session_reset", "config.yaml session_reset"
+        note = "other session settings stay in the archive"
+        values: dict[str, Any] = {}
+        if isinstance(reset, dict) and reset:
+            source = "openclaw.json session.reset"
+            mode = reset.get("mode")
+            values["session_reset.mode"] = mode if isinstance(mode, str) and mode else "none"
+            at_hour = reset.get("atHour")
+            if isinstance(at_hour, int) and not isinstance(at_hour, bool):
+                values["session_reset.at_hour"] = at_hour
+            idle = reset.get("idleMinutes")
+            if isinstance(idle, int) and not isinstance(idle, bool) and idle > 0:
+                values["session_reset.idle_minutes"] = idle
+        elif isinstance(triggers, list) and triggers:
+            source = "openclaw.json session.resetTriggers"
+            daily, idle_on = "daily" in triggers, "idle" in triggers
+            mode = "both" if daily and idle_on else "daily" if daily else "idle" if idle_on else None
+            if mode is None:
+                return self.skip(ItemKind.session_reset, item_id, source, dest,
+                                 "no reset trigger Hermes knows (daily, idle); kept in the archive")
+            values["session_reset.mode"] = mode
+        else:
+            return
+        self.settings_item(ItemKind.session_reset, item_id, source, dest, values, note=note)
+
+    def agent_settings(self) -> None:
+        """agents.defaults misc, tools.exec and sandbox -> config.yaml, as [MIG]
+        ``migrate_agent_config`` maps them, one item per config.yaml section:
+
+        - agent: max_turns = min(timeoutSeconds // 10, 200) ([MIG]'s heuristic; left out
+          below 1), verbose = verboseDefault, reasoning_effort from thinkingDefault
+          (always/high -> high, auto/medium -> medium, off/low/none -> low; others left out)
+        - compression.enabled = compaction.mode != "off"; compaction.model goes to
+          auxiliary.compression.model as the formats reference §2.1 names it (some [MIG]
+          versions write compression.summary_model instead)
+        - human_delay{mode, min_ms, max_ms} from humanDelay{mode (or "natural" when only
+          enabled: true), minMs, maxMs}; unlike [MIG], mode "off" is carried over too
+        - timezone = userTimezone
+        - terminal.timeout = tools.exec.timeoutSec (or .timeout); a docker sandbox gives
+          terminal.backend = docker and terminal.docker_image = sandbox.docker.image (other
+          sandbox backends have no Hermes equivalent and are not mapped, as in [MIG])
+        """
+        defaults = _dig(self.config, "agents.defaults")
+        defaults = defaults if isinstance(defaults, dict) else {}
+        kind = ItemKind.agent_settings
+
+        def number(value: Any) -> int | float | None:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+            return value if ok else None
+
+        def text(value: Any) -> str | None:
+            return value.strip() if isinstance(value, str) and value.strip() else None
+
+        # agent
+        values: dict[str, Any] = {}
+        used = []
+        timeout = number(defaults.get("timeoutSeconds"))
+        if timeout is not None and int(timeout) // 10 >= 1:
+            values["agent.max_turns"] = min(int(timeout) // 10, 200)
+            used.append("timeoutSeconds")
+        verbose = defaults.get("verboseDefault")
+        if verbose not in (None, "", False):
+            values["agent.verbose"] = plain(verbose)
+            used.append("verboseDefault")
+        thinking = defaults.get("thinkingDefault")
+        effort = {"always": "high", "high": "high", "auto": "medium", "medium": "medium",
+                  "off": "low", "low": "low", "none": "low"}.get(str(thinking).strip().lower())
+        if thinking is not None and effort:
+            values["agent.reasoning_effort"] = effort
+            used.append("thinkingDefault")
+        if values:
+            note = "max_turns is timeoutSeconds / 10 (at most 200)" if "timeoutSeconds" in used else ""
+            self.settings_item(kind, "settings:agent", "openclaw.json agents.defaults." + "/".join(used),
+                               "config.yaml agent", values, note=note)
+
+        compaction = defaults.get("compaction")
+        if isinstance(compaction, dict) and compaction:
+            values = {"compression.enabled": compaction.get("mode") != "off",
+                      "auxiliary.compression.model": text(compaction.get("model"))}
+            self.settings_item(kind, "settings:compression", "openclaw.json agents.defaults.compaction",
+                               "config.yaml compression / auxiliary.compression.model", values)
+
+        delay = defaults.get("humanDelay")
+        if isinstance(delay, dict) and delay:
+            mode = text(delay.get("mode")) or ("natural" if delay.get("enabled") else None)
+            values = {"human_delay.mode": mode, "human_delay.min_ms": number(delay.get("minMs")),
+                      "human_delay.max_ms": number(delay.get("maxMs"))}
+            self.settings_item(kind, "settings:human_delay", "openclaw.json agents.defaults.humanDelay",
+                               "config.yaml human_delay", values)
+
+        zone = text(defaults.get("userTimezone"))
+        if zone:
+            self.settings_item(kind, "settings:timezone", "openclaw.json agents.defaults.userTimezone",
+                               "config.yaml timezone", {"timezone": zone})
+
+        values, sources = {}, []
+        exec_cfg = _dig(self.config, "tools.exec")
+        if isinstance(exec_cfg, dict):
+            seconds = number(exec_cfg.get("timeoutSec")) or number(exec_cfg.get("timeout"))
+            if seconds is not None:
+                values["terminal.timeout"] = seconds
+                sources.append("tools.exec.timeoutSec")
+        sandbox = defaults.get("sandbox")
+        if isinstance(sandbox, dict) and sandbox.get("backend") == "docker":
+            values["terminal.backend"] = "docker"
+            values["terminal.docker_image"] = text(_dig(sandbox, "docker.image"))
+            sources.append("agents.defaults.sandbox")
+        if values:
+            self.settings_item(kind, "settings:terminal", "openclaw.json " + " + ".join(sources),
+                               "config.yaml terminal", values)
+
     # -- .env
     def env_item(self, kind: ItemKind, item_id: str, source: str, key: str, value: str, *,
                  secret: bool = False, note: str = "", list_value: bool = False,
@@ -1528,7 +1746,12 @@ class _Builder:
         singles = (("tools.web.search.brave.apiKey", "BRAVE_API_KEY"),
                    ("messages.tts.elevenlabs.apiKey", "ELEVENLABS_API_KEY"),
                    ("talk.apiKey", "ELEVENLABS_API_KEY"),
-                   ("messages.tts.openai.apiKey", "VOICE_TOOLS_OPENAI_KEY"))
+                   ("messages.tts.openai.apiKey", "VOICE_TOOLS_OPENAI_KEY"),
+                   # Newer OpenClaw keeps provider settings under .providers.<name>.
+                   ("messages.tts.providers.elevenlabs.apiKey", "ELEVENLABS_API_KEY"),
+                   ("talk.providers.elevenlabs.apiKey", "ELEVENLABS_API_KEY"),
+                   ("messages.tts.providers.openai.apiKey", "VOICE_TOOLS_OPENAI_KEY"),
+                   ("talk.providers.openai.apiKey", "VOICE_TOOLS_OPENAI_KEY"))
         for dotted, key in singles:
             value = _dig(self.config, dotted)
             if value:
@@ -1668,6 +1891,26 @@ def _provider_key_ref(pid: str, key: str) -> Callable[[CommentedMap], None]:
                     and not entry.get("api_key")):
                 entry["api_key"] = f"${{{key}}}"
     return mutate
+
+
+class _NotMapping:
+    """Found where ``_yaml_lookup`` needed a mapping: ``path`` holds a scalar or a list."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+def _yaml_lookup(doc: Any, dotted: str) -> Any:
+    """The value at ``dotted`` in config.yaml (None: unset), or ``_NotMapping``."""
+    node = doc
+    parts = dotted.split(".")
+    for i, part in enumerate(parts):
+        if node is None:
+            return None
+        if not isinstance(node, dict):
+            return _NotMapping(".".join(parts[:i]))
+        node = node.get(part)
+    return node
 
 
 def _snake(name: str) -> str:

@@ -18,8 +18,8 @@ from hermes_tui.ui.screens.dashboard import DashboardScreen
 from tests.support.states import at
 
 #: Serves /health on the API port the wizard gives the profile (busybox httpd, host network).
-HEALTH_SERVER = ("sh", "-c", "mkdir -p /tmp/w && echo ok > /tmp/w/health && "
-                 "exec httpd -f -p \"$API_SERVER_PORT\" -h /tmp/w")
+HEALTH_SERVER = ("sh", "-c", ("mkdir -p /tmp/w && echo ok > /tmp/w/health && "
+                              "exec httpd -f -p \"$API_SERVER_PORT\" -h /tmp/w"))
 CRASH = ("sh", "-c", "echo 'config broken: no model' >&2; exit 3")
 
 
