@@ -11,6 +11,7 @@ from textual.widgets import Input
 from hermes_tui.engine.gateway import GatewayStatus
 from hermes_tui.profile import create_profile
 from hermes_tui.state import StepId, StepStatus
+from hermes_tui.ui.widgets.confirm import ConfirmModal
 from hermes_tui.ui.widgets.layer_bars import LayerBars
 from tests.support.claw_tree import build_claw_tree
 from tests.support.fake_engine import FINISH, FakeEngine, cold_pull_events
@@ -187,6 +188,16 @@ def fake_engine():
         engine.stop()
 
 
+async def until_drawn(pilot, events: int) -> None:
+    """Wait until the scripted stream has arrived whole and the bars show all of it."""
+    bars = pilot.app.screen.query_one(LayerBars)
+    for _ in range(500):
+        if bars.progress is not None and bars.progress.events >= events and bars.up_to_date:
+            break
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
 def test_runtime_engine_found(snap_compare, make_app, fake_engine, size):
     engine = fake_engine()
     assert snap_compare(make_app(docker_host=engine.url), terminal_size=size, run_before=settle)
@@ -197,12 +208,7 @@ def test_pull_in_flight(snap_compare, make_app, fake_engine, size):
     app = make_app(at(StepId.PULL), docker_host=engine.url)
 
     async def until_layers(pilot) -> None:
-        bars = pilot.app.screen.query_one(LayerBars)
-        for _ in range(200):
-            if bars.progress is not None and len(bars.progress.layers) == 5 and bars.progress.events >= 16:
-                break
-            await pilot.pause(0.02)
-        await pilot.pause(0.2)
+        await until_drawn(pilot, 19)
 
     assert snap_compare(app, terminal_size=size, run_before=until_layers)
 
@@ -220,12 +226,7 @@ def test_pull_podman_thin_stream(snap_compare, make_app, fake_engine, size):
     app = make_app(at(StepId.PULL), docker_host=engine.url)
 
     async def until_layers(pilot) -> None:
-        bars = pilot.app.screen.query_one(LayerBars)
-        for _ in range(200):
-            if bars.progress is not None and bars.progress.events >= 6:
-                break
-            await pilot.pause(0.02)
-        await pilot.pause(0.2)
+        await until_drawn(pilot, 6)
 
     assert snap_compare(app, terminal_size=size, run_before=until_layers)
 
@@ -247,13 +248,13 @@ def test_pull_quit_asks_first(snap_compare, make_app, fake_engine, size):
     app = make_app(at(StepId.PULL), docker_host=engine.url)
 
     async def until_layers_then_quit(pilot) -> None:
-        bars = pilot.app.screen.query_one(LayerBars)
-        for _ in range(200):
-            if bars.progress is not None and bars.progress.events >= 16:
+        await until_drawn(pilot, 19)
+        await pilot.press("q")
+        for _ in range(100):
+            if isinstance(pilot.app.screen, ConfirmModal):
                 break
             await pilot.pause(0.02)
-        await pilot.press("q")
-        await pilot.pause(0.2)
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=until_layers_then_quit)
 

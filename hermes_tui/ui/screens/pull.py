@@ -100,6 +100,7 @@ class PullScreen(StepScreen):
             self._fail(error)
             return
         finally:
+            bars.flush()
             await docker.close()
         state = self.wizard.state
         state.image_ref, state.image_digest = image, result.digest

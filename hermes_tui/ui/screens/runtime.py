@@ -48,10 +48,11 @@ class RuntimeScreen(StepScreen):
             "Looking for a container engine that speaks the Docker API, or Apple Container…",
             id="runtime-status", classes="prose",
         )
-        yield Static("", id="runtime-probes")
-        yield StatusLine(id="runtime-engine", classes="summary")
+        # The verdict and its fix come first: at 80x24 the probe list can run off screen.
         yield StatusLine(id="runtime-error", classes="error-box")
         yield StatusLine(id="runtime-fix", classes="fix")
+        yield StatusLine(id="runtime-engine", classes="summary")
+        yield Static("", id="runtime-probes", classes="probes")
 
     def on_mount(self) -> None:
         self.can_advance = False

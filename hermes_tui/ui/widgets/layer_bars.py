@@ -73,6 +73,15 @@ class LayerBars(Widget):
         self._drawn = -1
         self._tick()
 
+    @property
+    def up_to_date(self) -> bool:
+        """True when the last repaint showed the model as it is now."""
+        return self.progress is None or self._drawn == self.progress.version
+
+    def flush(self) -> None:
+        """Repaint now (the pull ended: the last state must not wait for the timer)."""
+        self._tick()
+
     def _tick(self) -> None:
         progress = self.progress
         if progress is None or progress.version == self._drawn:
