@@ -1703,7 +1703,7 @@ class _Builder:
                     pass  # the provider item is an error already; the key still goes to .env
             self.secret_item(key, f"openclaw.json models.providers.{pid}.apiKey", body["apiKey"],
                              extra=extra,
-                             what="provider API key" + (f"; custom_providers[{pid}].api_key = ${{{key}}}" if extra else ""))
+                             what="provider API key" + (f"; custom_providers[{pid}].key_env = {key}" if extra else ""))
         for name, value in self.claw_env.items():
             key = "HERMES_GATEWAY_TOKEN" if name == "OPENCLAW_GATEWAY_TOKEN" else name
             if is_secret_name(name) or looks_secret(value):
@@ -1887,9 +1887,11 @@ def _provider_key_ref(pid: str, key: str) -> Callable[[CommentedMap], None]:
     def mutate(doc: CommentedMap) -> None:
         seq = doc.get("custom_providers")
         for entry in seq if isinstance(seq, list) else []:
+            # Hermes reads a custom provider's key from the environment named by key_env
+            # (the same mechanism the LLM bridge uses); the key itself stays in .env.
             if (isinstance(entry, dict) and str(entry.get("name", "")).lower() == pid.lower()
-                    and not entry.get("api_key")):
-                entry["api_key"] = f"${{{key}}}"
+                    and not entry.get("api_key") and not entry.get("key_env")):
+                entry["key_env"] = key
     return mutate
 
 

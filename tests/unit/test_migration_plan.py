@@ -192,7 +192,8 @@ def test_custom_provider_key_with_opt_in_goes_to_env_and_is_referenced(claw, pro
     plan = build_plan(claw, profile)
     plan.select("secret:LOCALVLLM_API_KEY", True)
     assert f"LOCALVLLM_API_KEY={FAKE_SECRETS['localvllm']}" in changed(plan, ".env")
-    assert "api_key: ${LOCALVLLM_API_KEY}" in changed(plan, "config.yaml")
+    assert "key_env: LOCALVLLM_API_KEY" in changed(plan, "config.yaml")
+    assert FAKE_SECRETS["localvllm"] not in changed(plan, "config.yaml")
 
 
 def test_mcp_servers_snake_case(claw, profile):
