@@ -1,19 +1,27 @@
 """Read and update a Hermes profile ``.env`` without losing anything the user wrote.
 
-Hermes loads ``.env`` with python-dotenv, so this module parses with python-dotenv's own
-parser and writes values in a form that parser reads back exactly. Updating a key rewrites
-only that key's line; comments, blank lines, unknown keys and malformed lines stay as they
-were. The file is always written atomically with mode 0600: it holds secrets.
+Hermes loads ``.env`` with python-dotenv (``hermes_cli/env_loader.py``: ``load_dotenv``,
+override on, interpolation on), so this module parses with python-dotenv's own parser and
+resolves ``${NAME}`` / ``${NAME:-default}`` references as it does, and writes values in a
+form that loader reads back exactly. python-dotenv has no escape for a literal ``${`` (it
+expands inside single and double quotes alike), so the writer spells it ``${:-$}{``: a
+reference to the empty name, which no environment can hold, defaulting to ``$``.
+
+Updating a key rewrites only that key's line; comments, blank lines, unknown keys and
+malformed lines stay as they were. The file is always written atomically with mode 0600:
+it holds secrets.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from dotenv.parser import parse_stream
+from dotenv.variables import parse_variables
 
 from hermes_tui.fsutil import atomic_write
 
@@ -22,6 +30,8 @@ _KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Characters that need no quoting for python-dotenv (or a shell) to read them back as-is.
 _PLAIN_RE = re.compile(r"[A-Za-z0-9_./:@+,%^~-]+")
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"}
+#: How a literal "${" is written so that python-dotenv's interpolation yields "${".
+LITERAL_DOLLAR_BRACE = "${:-$}{"
 # python-dotenv counts the blank lines above a binding as part of it; they are the user's.
 _LEADING_BLANKS = re.compile(r"(?:[ \t]*\r?\n)*")
 
@@ -31,18 +41,26 @@ class EnvFileError(ValueError):
 
 
 def format_value(value: str) -> str:
-    """The text to put after ``KEY=`` so python-dotenv returns exactly ``value``."""
+    """The text to put after ``KEY=`` so Hermes's loader returns exactly ``value``."""
     if _PLAIN_RE.fullmatch(value):
         return value
-    return '"' + "".join(_ESCAPES.get(ch, ch) for ch in value) + '"'
+    quoted = "".join(_ESCAPES.get(ch, ch) for ch in value)
+    return '"' + quoted.replace("${", LITERAL_DOLLAR_BRACE) + '"'
 
 
-def parse_env(text: str) -> dict[str, str]:
-    """Key → value, as Hermes (python-dotenv) would read them; later keys win."""
+def parse_env(text: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Key → value, as Hermes's loader reads them: python-dotenv's parser, then its
+    interpolation of ``${NAME}`` from the earlier keys of the file and ``environ``
+    (default: this process's environment), the file winning. Later keys win; malformed
+    lines are skipped (silently: python-dotenv would log a warning to stderr)."""
+    lookup = dict(os.environ if environ is None else environ)
     values: dict[str, str] = {}
     for binding in parse_stream(io.StringIO(text)):
-        if binding.key is not None and not binding.error:
-            values[binding.key] = binding.value or ""
+        if binding.key is None or binding.error:
+            continue
+        raw = binding.value or ""
+        value = "".join(atom.resolve(lookup) or "" for atom in parse_variables(raw))
+        values[binding.key] = lookup[binding.key] = value
     return values
 
 
