@@ -26,7 +26,6 @@ from __future__ import annotations
 import copy
 import os
 import re
-import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -34,19 +33,31 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hermes_tui.envfile import read_env, update_env
-from hermes_tui.fsutil import atomic_write, describe_os_error
 from hermes_tui.paths import display_path
+from hermes_tui.yamledit import (
+    CONFIG_MODE,
+    ConfigError,
+    Document,
+    Source,
+    block_map,
+    kind_of,
+    load_mapping,
+    open_document,
+    parse,
+    read_source,
+    write_config,
+)
 
 if TYPE_CHECKING:
-    from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap
+
+__all__ = ["CONFIG_MODE", "ConfigError"]  # re-exported from hermes_tui.yamledit
 
 #: The ``custom_providers`` entry the wizard owns.
 PROVIDER_NAME = "hermes-tui-router"
 #: How ``model.provider`` refers to that entry (Hermes's ``custom:<name>`` menu key).
 PROVIDER_REF = f"custom:{PROVIDER_NAME}"
 API_MODE = "chat_completions"
-CONFIG_MODE = 0o600
 
 #: Keys of ``model`` the wizard sets; every other key of ``model`` is the user's.
 MODEL_KEYS = ("default", "provider", "base_url")
@@ -69,15 +80,6 @@ def key_env_name(identity: str) -> str:
 ROUTER_KEY_ENV = key_env_name(PROVIDER_NAME)
 
 
-class ConfigError(Exception):
-    """``config.yaml`` cannot be read or safely rewritten; the message names the file."""
-
-    def __init__(self, message: str, path: Path, line: int | None = None) -> None:
-        super().__init__(message)
-        self.path = path
-        self.line = line
-
-
 def provider_key(name: str) -> str:
     """A provider name as Hermes compares it: trimmed, lowercase, spaces as ``-``."""
     return name.strip().lower().replace(" ", "-")
@@ -94,93 +96,9 @@ def _is_ours(entry: Any) -> bool:
 # --- reading -------------------------------------------------------------------------------------
 
 
-def _yaml() -> YAML:
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 1 << 16  # never re-wrap a long line of the user's
-    return yaml
-
-
-@dataclass
-class _Source:
-    text: str | None  # None: the file does not exist
-    bom: bool = False
-    crlf: bool = False
-
-
-def _read_source(path: Path) -> _Source:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return _Source(None)
-    except OSError as exc:
-        raise ConfigError(describe_os_error(exc, path, action="read"), path) from exc
-    bom = raw.startswith(b"\xef\xbb\xbf")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError(
-            f"{display_path(path)} is not UTF-8 text (line {line}). Fix it or move it aside: "
-            "the wizard will not overwrite it.",
-            path,
-            line,
-        ) from exc
-    return _Source(text, bom=bom, crlf="\r\n" in text)
-
-
-def _parse(path: Path, text: str) -> Any:
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
-    try:
-        return _yaml().load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        where = f"line {line}: " if line else ""
-        raise ConfigError(
-            f"{display_path(path)} is not valid YAML ({where}{problem}). Fix it or move it "
-            "aside: the wizard will not overwrite it.",
-            path,
-            line,
-        ) from exc
-    except YAMLError as exc:
-        raise ConfigError(
-            f"{display_path(path)} is not valid YAML ({exc}). Fix it or move it aside: the "
-            "wizard will not overwrite it.",
-            path,
-        ) from exc
-
-
-def _doc_of(path: Path, source: _Source) -> Any:
-    """The parsed file (None when absent, empty or comments only); refuses a non-mapping."""
-    if source.text is None:
-        return None
-    doc = _parse(path, source.text)
-    if doc is not None and not isinstance(doc, dict):
-        raise ConfigError(
-            f"{display_path(path)} holds a YAML {_kind(doc)} at the top, not a mapping of "
-            "settings. Fix it or move it aside: the wizard will not overwrite it.",
-            path,
-            1,
-        )
-    return doc
-
-
-def _load(path: Path) -> tuple[_Source, Any]:
-    source = _read_source(path)
-    return source, _doc_of(path, source)
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return "mapping"
-    if isinstance(value, list):
-        return "list"
-    return "scalar" if value is not None else "null"
+def _load(path: Path) -> tuple[Source, Any]:
+    source = read_source(path)
+    return source, load_mapping(path, source)
 
 
 @dataclass(frozen=True)
@@ -270,45 +188,6 @@ def badges(served: Sequence[str], synced: Synced) -> dict[str, Badge]:
 # --- writing -------------------------------------------------------------------------------------
 
 
-def _detect_indent(text: str) -> tuple[int, int, int]:
-    """``(mapping, sequence, offset)`` for ruamel.yaml, guessed from the user's own file.
-
-    ruamel.yaml re-emits the whole file with one indentation style, so it must be the style
-    the file already uses, or untouched lines would move: the first nested key gives the
-    mapping indent, the first block list under a key the dash offset.
-    """
-    mapping: int | None = None
-    offset: int | None = None
-    opener: int | None = None  # indent of the previous line if it opened a block ("key:")
-    for line in text.splitlines():
-        stripped = line.lstrip(" ")
-        if not stripped or stripped.startswith(("#", "---", "...")):
-            continue
-        indent = len(line) - len(stripped)
-        if opener is not None and indent >= opener:
-            if stripped.startswith("- ") or stripped == "-":
-                offset = indent - opener if offset is None else offset
-            elif indent > opener and mapping is None:
-                mapping = indent - opener
-        if mapping is not None and offset is not None:
-            break
-        opens = re.fullmatch(r"[^\s#\-][^#]*?:\s*(#.*)?", stripped) is not None
-        opener = indent if opens else None
-    mapping = mapping or 2
-    offset = offset or 0
-    return mapping, max(offset + 2, 2), offset
-
-
-def _block_map(**items: Any) -> CommentedMap:
-    from ruamel.yaml.comments import CommentedMap
-
-    result = CommentedMap()
-    for key, value in items.items():
-        result[key] = value
-    result.fa.set_block_style()
-    return result
-
-
 def _plain(value: Any) -> Any:
     """A deep copy without ruamel's comment bookkeeping, for comparing settings."""
     if isinstance(value, dict):
@@ -344,7 +223,7 @@ def _check_shape(path: Path, doc: CommentedMap) -> None:
     model = doc.get("model")
     if model is not None and not isinstance(model, (dict, str)):
         raise ConfigError(
-            f"{display_path(path)}: `model` is a {_kind(model)}; Hermes expects a mapping "
+            f"{display_path(path)}: `model` is a {kind_of(model)}; Hermes expects a mapping "
             "(or a model name). Fix it or move the file aside: the wizard will not overwrite it.",
             path,
             _line_of(doc, "model"),
@@ -352,7 +231,7 @@ def _check_shape(path: Path, doc: CommentedMap) -> None:
     entries = doc.get("custom_providers")
     if entries is not None and not isinstance(entries, list):
         raise ConfigError(
-            f"{display_path(path)}: `custom_providers` is a {_kind(entries)}; Hermes expects a "
+            f"{display_path(path)}: `custom_providers` is a {kind_of(entries)}; Hermes expects a "
             "list (items prefixed with '- '). Fix it or move the file aside: the wizard will "
             "not overwrite it.",
             path,
@@ -404,7 +283,7 @@ def _apply(
         # `model: ""`, `model:` or `model: <name>`: Hermes itself turns a plain name into
         # {default: <name>} before setting a sub-key; the name is then the old default,
         # which the new default replaces.
-        model = _block_map()
+        model = block_map()
         doc["model"] = model
         _move_trailing_blank_lines(doc, "model", model)
     elif not model:
@@ -450,20 +329,6 @@ def _apply(
     entry["models"] = fresh
 
 
-def _render(doc: CommentedMap, source: _Source) -> str:
-    import io
-
-    yaml = _yaml()
-    text = source.text or ""
-    mapping, sequence, offset = _detect_indent(text)
-    yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
-    first = next((ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
-    yaml.explicit_start = first.startswith("---")
-    buffer = io.StringIO()
-    yaml.dump(doc, buffer)
-    return buffer.getvalue()
-
-
 def _check_args(models: Sequence[str], default: str) -> None:
     if not models:
         raise ValueError("no models to sync: the screen shows 'No models loaded' instead")
@@ -482,36 +347,24 @@ def render_models(
     """
     path = Path(path)
     _check_args(models, default)
-    source = _Source(text, crlf=text is not None and "\r\n" in text)
-    doc = _doc_of(path, source)
-    return _render_doc(path, source, doc, base_url=base_url, models=models, default=default,
-                       key_env=api_key_ref)
+    source = Source(text, crlf=text is not None and "\r\n" in text)
+    document = open_document(path, source)
+    _edit(document, base_url=base_url, models=models, default=default, key_env=api_key_ref)
+    return document.render()
 
 
-def _render_doc(
-    path: Path, source: _Source, doc: Any, *, base_url: str, models: Sequence[str],
-    default: str, key_env: str | None,
-) -> str:
-    from ruamel.yaml.comments import CommentedMap
-
-    prefix = ""
-    if doc is None:
-        # Empty or comments only: ruamel.yaml would drop those comments, so keep the text
-        # as it is and add the new settings after it.
-        prefix = (source.text or "").replace("\r\n", "\n")
-        if prefix and not prefix.endswith("\n"):
-            prefix += "\n"
-        doc = CommentedMap()
-        body_source = _Source("")
-    else:
-        _check_shape(path, doc)
-        body_source = source
+def _edit(
+    document: Document, *, base_url: str, models: Sequence[str], default: str,
+    key_env: str | None,
+) -> None:
+    """Apply the wizard's settings to ``document``, checking nothing else would change."""
+    path, doc = document.path, document.data
+    _check_shape(path, doc)
     before = _unrelated(doc)
     _apply(doc, base_url=base_url, models=models, default=default, key_env=key_env)
-    out = prefix + _render(doc, body_source)
 
     # Trust, but verify: the new text must say the same about everything not ours.
-    after = _parse(path, out)
+    after = parse(path, document.render().replace("\r\n", "\n"))
     if _unrelated(after) != before:
         raise ConfigError(
             f"Updating {display_path(path)} would have changed settings the wizard does not "
@@ -519,9 +372,6 @@ def _render_doc(
             "shape as a bug.",
             path,
         )
-    if source.crlf:
-        out = out.replace("\r\n", "\n").replace("\n", "\r\n")
-    return out
 
 
 def write_models(
@@ -538,24 +388,17 @@ def write_models(
 
     Sets ``model.default``, ``model.provider: custom:hermes-tui-router``, ``model.base_url``
     and the entry ``{name, base_url, key_env, api_mode: chat_completions, models}``; nothing
-    else changes. An identical result is not rewritten (the file stays byte-identical), but
-    its mode is still made 0600. Raises ``ConfigError`` (file left untouched) for a file that
-    is not valid YAML or not shaped as Hermes expects, and for OS errors.
+    else changes. The file is edited through ``hermes_tui.yamledit`` (its own indentation,
+    BOM and line endings kept). An identical result is not rewritten (the file stays
+    byte-identical), but its mode is still made 0600. Raises ``ConfigError`` (file left
+    untouched) for a file that is not valid YAML or not shaped as Hermes expects, and for
+    OS errors.
     """
     path = Path(os.path.realpath(config_path))  # keep a symlinked config.yaml a symlink
     _check_args(models, default)
-    source, doc = _load(path)
-    out = _render_doc(path, source, doc, base_url=base_url, models=models, default=default,
-                      key_env=api_key_ref)
-    data = (b"\xef\xbb\xbf" if source.bom else b"") + out.encode("utf-8")
-    try:
-        if source.text is not None and out == source.text:
-            if stat.S_IMODE(path.stat().st_mode) != CONFIG_MODE:
-                os.chmod(path, CONFIG_MODE)
-            return
-        atomic_write(path, data, mode=CONFIG_MODE)
-    except OSError as exc:
-        raise ConfigError(describe_os_error(exc, exc.filename or path), path) from exc
+    document = open_document(path, read_source(path))
+    _edit(document, base_url=base_url, models=models, default=default, key_env=api_key_ref)
+    write_config(path, document)
 
 
 # --- the router's API key ------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from hermes_tui.migration.plan import (
 )
 from hermes_tui.migration.redact import redact_json, redact_text
 from hermes_tui.paths import display_path
+from hermes_tui.yamledit import ConfigError
 
 MANIFEST = "manifest.json"
 REPORT = "report.json"
@@ -155,7 +156,7 @@ def apply_plan(plan: Plan, *, now: datetime | None = None) -> ApplyResult:
         target = plan.profile_dir / rel
         try:
             entry = _apply_one(plan, writer, rel, target, path_edits, result)
-        except (OSError, ApplyError, ValueError) as exc:
+        except (OSError, ApplyError, ValueError, ConfigError) as exc:
             why = describe_os_error(exc, target) if isinstance(exc, OSError) else f"{rel}: {exc}"
             result.errors.append(why)
             failed_paths.add(rel)

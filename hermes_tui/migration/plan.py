@@ -18,7 +18,6 @@ Rules the plan enforces:
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import re
@@ -29,7 +28,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
@@ -43,6 +41,7 @@ from hermes_tui.migration.redact import (
     redact_json,
     redact_text,
 )
+from hermes_tui.yamledit import ConfigError, Document, Source, decode, open_document
 
 MEMORY_SEPARATOR = "\n§\n"
 MEMORY_CHAR_LIMIT = 2200
@@ -205,13 +204,6 @@ class Edit:
     data: Any
 
 
-def new_yaml() -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    return yaml
-
-
 def default_mode(path: str) -> int:
     if path in (".env", "config.yaml", "SOUL.md") or path.startswith("memories/"):
         return 0o600
@@ -229,7 +221,7 @@ def compose(path: str, base: bytes | None, edits: Iterable[Edit]) -> Composed:
     """Apply ``edits`` to ``base`` (the file's current bytes) in order."""
     data, mode = base, None
     overflow: dict[str, list[str]] = {}
-    doc: Any = None
+    document: Document | None = None
     for edit in edits:
         if edit.kind == "write":
             data, mode = edit.data
@@ -247,22 +239,18 @@ def compose(path: str, base: bytes | None, edits: Iterable[Edit]) -> Composed:
                 overflow.setdefault(name, []).extend(over)
             data = render_memory(merged).encode("utf-8")
         elif edit.kind == "yaml":
-            if doc is None:
-                doc = load_yaml_doc((data or b"").decode("utf-8"))
-            edit.data(doc)
-            buf = io.StringIO()
-            new_yaml().dump(doc, buf)
-            data = buf.getvalue().encode("utf-8")
+            # One document per file: every edit mutates it, and it is rendered in the
+            # file's own style (indentation, comments, BOM, line endings) by yamledit.
+            if document is None:
+                document = open_document(path, decode(data, path))
+            edit.data(document.data)
+            data = document.to_bytes()
     return Composed(data, mode, overflow)
 
 
 def load_yaml_doc(text: str) -> CommentedMap:
-    doc = new_yaml().load(text) if text.strip() else None
-    if doc is None:
-        return CommentedMap()
-    if not isinstance(doc, CommentedMap):
-        raise ValueError("the top level of config.yaml is not a mapping")  # noqa: TRY004
-    return doc
+    """config.yaml's settings (empty for a file without any); ``ConfigError`` if unusable."""
+    return open_document("config.yaml", Source(text)).data
 
 
 def to_yaml(value: Any) -> Any:
@@ -680,7 +668,7 @@ def item_changes(edits: list[Edit], base: dict[str, bytes | None],
     for path, group in per_path.items():
         try:
             after = compose(path, base.get(path), group).data
-        except (ValueError, YAMLError):
+        except (ValueError, YAMLError, ConfigError):
             continue
         if after != base.get(path):
             out.append(FileChange(path, _decode_for_display(base.get(path)),
@@ -747,8 +735,8 @@ class _Builder:
         if text is None:
             return None
         try:
-            return load_yaml_doc(text)
-        except (YAMLError, ValueError) as exc:
+            return load_yaml_doc(text.removeprefix("\ufeff"))
+        except ConfigError as exc:
             raise SourceError(f"the profile's config.yaml cannot be read as YAML: {exc}") from None
 
     def env_values(self) -> dict[str, str]:
