@@ -1,21 +1,27 @@
 """Step 7 and the dashboard: run the Hermes gateway, one container per profile.
 
 The container is named after the profile (``hermes-<profile>``) and labelled
-(``io.hermes-tui=1``, ``io.hermes-tui.profile=<profile>``), so the app finds it again after
-it restarts. The profile folder is the container's Hermes home (``/opt/data``), the
-profile's ``.env`` values its environment, the Claw folder a read-only mount when the user
-migrated. On a Linux engine the container shares the host's network (it reaches a router
-on the host's loopback directly); elsewhere ``host.docker.internal`` maps to the host
-gateway and the API port is published on 127.0.0.1 only.
+(``io.hermes-tui=1``, ``io.hermes-tui.profile=<profile>``, the data dir it belongs to), so
+the app finds it again after it restarts. The profile folder is the container's Hermes home
+(``/opt/data``), the Claw folder a read-only mount when the user migrated. On a Linux
+engine the container shares the host's network (it reaches a router on the host's
+loopback directly); elsewhere ``host.docker.internal`` maps to the host gateway and the API
+port is published on 127.0.0.1 only.
 
-Hermes defaults every profile's API server to port 8642, so `ensure_api_port` gives each
-profile its own free port and records it in the profile's ``.env``.
+What the container is told, and what it is not: Hermes loads the mounted ``.env`` itself
+(over its environment), so the container's ``Env`` carries only ``HERMES_HOME``, the API
+server's listener settings and ``HERMES_UID``/``HERMES_GID`` — never a token, key or
+password; ``docker inspect`` shows none, and neither do labels or the config digest. The
+Hermes image chowns ``/opt/data`` and its top-level files to ``HERMES_UID``/``HERMES_GID``
+(or to uid 10000 when they are not 1–65534), so passing the wizard user's own ids keeps
+the profile theirs.
 
 `start_gateway` creates the container (reusing an identical one, replacing one whose
-configuration or image changed), starts it and waits until it runs and, where the API
-server is on, until ``GET /health`` answers; a failure raises `GatewayError` carrying the
-cause, the fix, the exit code and the last log lines. `watch_events` streams the engine's
-own events for our containers, so a dashboard refreshes without polling.
+configuration or image changed, restarting one that runs on profile files changed since it
+started), starts it and waits until it runs (not restarting) and, where the API server is
+on, until ``GET /health`` answers as hermes-agent; a failure raises `GatewayError` carrying
+the cause, the fix, the exit code and the last log lines. `watch_events` streams the
+engine's own events for our containers, so a dashboard refreshes without polling.
 
 No Textual here; aiodocker and aiohttp are imported inside the functions that use them.
 """
@@ -26,15 +32,21 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import socket
 import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hermes_tui.envfile import read_env, update_env
+from hermes_tui.engine.api_server import (
+    ENABLED_ENV,
+    HOST_ENV,
+    PORT_ENV,
+    api_enabled,
+    parse_port,
+    probe_health,
+)
 
 if TYPE_CHECKING:
     import aiodocker
@@ -42,19 +54,18 @@ if TYPE_CHECKING:
 
 LABEL_APP = "io.hermes-tui"
 LABEL_PROFILE = "io.hermes-tui.profile"
+#: The profiles folder the gateway belongs to: several data dirs may share one engine.
+LABEL_DATA_DIR = "io.hermes-tui.data-dir"
 #: sha256 of the create body without this label: an unchanged spec reuses the container.
 LABEL_CONFIG = "io.hermes-tui.config"
 #: The API server port, set only when the API server is enabled (status reads it back).
 LABEL_API_PORT = "io.hermes-tui.api-port"
 
-DEFAULT_API_PORT = 8642
 CONTAINER_HOME = "/opt/data"
 CLAW_MOUNT = "/opt/openclaw"
-ENV_FILE = ".env"
-MAX_PORT = 65535
+#: Files of the profile that Hermes reads at start: newer than the start means restart.
+PROFILE_INPUTS = (".env", "config.yaml")
 
-#: Values Hermes (and we) read as "on" for API_SERVER_ENABLED.
-_TRUE = frozenset({"1", "true", "yes", "on"})
 #: Engine event actions `watch_events` passes on ("health_status: …" arrives as "health").
 WATCHED_ACTIONS = frozenset(
     {"create", "start", "restart", "die", "stop", "kill", "oom", "destroy", "health"}
@@ -95,96 +106,6 @@ class GatewayError(Exception):
 
 
 # --------------------------------------------------------------------------------------------
-# API server ports
-# --------------------------------------------------------------------------------------------
-
-
-def _parse_port(text: str | None) -> int | None:
-    try:
-        port = int((text or "").strip())
-    except ValueError:
-        return None
-    return port if 0 < port <= MAX_PORT else None
-
-
-def ports_in_use(profiles_root: Path, *, exclude: str | None = None) -> dict[int, str]:
-    """API_SERVER_PORT of every profile under ``profiles_root`` (port → profile name).
-
-    Hidden folders (a profile being created) and ``exclude`` are skipped; an unreadable
-    or absent ``.env`` counts as no port.
-    """
-    used: dict[int, str] = {}
-    try:
-        entries = sorted(Path(profiles_root).iterdir())
-    except (FileNotFoundError, NotADirectoryError):
-        return used
-    for entry in entries:
-        if entry.name.startswith(".") or entry.name == exclude or not entry.is_dir():
-            continue
-        try:
-            port = _parse_port(read_env(entry / ENV_FILE).get("API_SERVER_PORT"))
-        except (OSError, UnicodeDecodeError):
-            continue
-        if port is not None:
-            used.setdefault(port, entry.name)
-    return used
-
-
-def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """True when a server could listen on ``host:port`` right now (a real bind test).
-
-    SO_REUSEADDR is set as servers set it, so a port whose last connection lingers in
-    TIME_WAIT counts as free; a port someone listens on never does.
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def choose_api_port(profiles_root: Path, profile: str, *, start: int = DEFAULT_API_PORT) -> int:
-    """The API server port ``profile`` should use; nothing is written.
-
-    The profile keeps the port already in its ``.env`` unless another profile records the
-    same one (its own running gateway may be listening on it, so it is not bind-tested).
-    Otherwise: the lowest port from ``start`` up that no other profile records and that is
-    free on 127.0.0.1 now. Raises `GatewayError` when no port up to 65535 is free.
-    """
-    profiles_root = Path(profiles_root)
-    used = ports_in_use(profiles_root, exclude=profile)
-    own = _parse_port(read_env(profiles_root / profile / ENV_FILE).get("API_SERVER_PORT"))
-    if own is not None and own not in used:
-        return own
-    for port in range(max(1, start), MAX_PORT + 1):
-        if port not in used and port_is_free(port):
-            return port
-    raise GatewayError(
-        f"No free API server port from {start} to {MAX_PORT} on 127.0.0.1.",
-        "Stop programs that hold those ports, or set API_SERVER_PORT in the profile's .env.",
-    )
-
-
-def ensure_api_port(profiles_root: Path, profile: str, *, start: int = DEFAULT_API_PORT) -> int:
-    """Choose the profile's API port and record it (API_SERVER_ENABLED=true, API_SERVER_PORT)
-    in its ``.env``, keeping every other line. The file is not rewritten when it already
-    says so."""
-    port = choose_api_port(profiles_root, profile, start=start)
-    env_path = Path(profiles_root) / profile / ENV_FILE
-    current = read_env(env_path)
-    updates = {"API_SERVER_ENABLED": "true", "API_SERVER_PORT": str(port)}
-    if any(current.get(key) != value for key, value in updates.items()):
-        update_env(env_path, updates)
-    return port
-
-
-def api_enabled(env: Mapping[str, str]) -> bool:
-    return env.get("API_SERVER_ENABLED", "").strip().lower() in _TRUE
-
-
-# --------------------------------------------------------------------------------------------
 # The container's configuration
 # --------------------------------------------------------------------------------------------
 
@@ -192,46 +113,57 @@ def api_enabled(env: Mapping[str, str]) -> bool:
 @dataclass(frozen=True)
 class GatewaySpec:
     """What to run for one profile. ``host_network``: see ``bridge.router.uses_host_network``,
-    the one function that decides it for both the gateway and the router URL it calls."""
+    the one function that decides it for both the gateway and the router URL it calls.
+    ``uid``/``gid``: who owns the profile on the host (the user running the wizard); the
+    image runs Hermes as that user (see the module docstring)."""
 
     profile: str
     profile_dir: Path
     image: str
     api_port: int
     host_network: bool
+    uid: int
+    gid: int
     claw_dir: Path | None = None
     command: tuple[str, ...] = ("gateway", "run")
-    extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return container_name(self.profile)
 
+    @property
+    def data_dir(self) -> str:
+        """The profiles folder this gateway belongs to (its label value)."""
+        return str(Path(self.profile_dir).absolute().parent)
+
 
 def gateway_env(spec: GatewaySpec, env: Mapping[str, str]) -> dict[str, str]:
-    """The container's environment: the profile's values, ``extra_env``, then ours.
+    """The container's whole environment: no value of ``env`` (the profile's ``.env``) is
+    copied; it only says whether the API server is on.
 
-    HERMES_HOME and API_SERVER_PORT always match the mount and the spec; the API server
-    listens on loopback only under host networking (else on all interfaces of the
-    container, behind a port published on the host's loopback).
+    The API server listens on loopback only under host networking (else on all interfaces
+    of the container, behind a port published on the host's loopback).
     """
-    merged = {**env, **spec.extra_env}
-    merged["HERMES_HOME"] = CONTAINER_HOME
-    merged["API_SERVER_PORT"] = str(spec.api_port)
-    merged["API_SERVER_HOST"] = "127.0.0.1" if spec.host_network else "0.0.0.0"
-    return merged
+    return {
+        "HERMES_HOME": CONTAINER_HOME,
+        ENABLED_ENV: "true" if api_enabled(env) else "false",
+        HOST_ENV: "127.0.0.1" if spec.host_network else "0.0.0.0",
+        PORT_ENV: str(spec.api_port),
+        "HERMES_UID": str(spec.uid),
+        "HERMES_GID": str(spec.gid),
+    }
 
 
 def container_config(spec: GatewaySpec, env: Mapping[str, str]) -> dict[str, Any]:
     """The Engine API ``POST /containers/create`` body for ``spec``.
 
-    ``env`` is the profile's ``.env`` as `hermes_tui.envfile.read_env` parses it: values
-    are passed exactly (no shell, no quoting), never the raw file.
+    ``env`` is the profile's ``.env`` as `hermes_tui.envfile.read_env` parses it; Hermes
+    reads that file from the mount itself, so none of its values enter the body.
     """
     environment = gateway_env(spec, env)
     port = f"{spec.api_port}/tcp"
-    labels = {LABEL_APP: "1", LABEL_PROFILE: spec.profile}
-    if api_enabled(environment):
+    labels = {LABEL_APP: "1", LABEL_PROFILE: spec.profile, LABEL_DATA_DIR: spec.data_dir}
+    if api_enabled(env):
         labels[LABEL_API_PORT] = str(spec.api_port)
     binds = [f"{Path(spec.profile_dir).absolute()}:{CONTAINER_HOME}:rw"]
     if spec.claw_dir is not None:
@@ -266,6 +198,47 @@ def _config_digest(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+def profile_changed_since(profile_dir: Path, moment: datetime | None) -> bool:
+    """Whether ``.env`` or ``config.yaml`` was modified after ``moment`` (a gateway's
+    start): Hermes read the older files, so the gateway must restart to see the change."""
+    if moment is None:
+        return False
+    for name in PROFILE_INPUTS:
+        try:
+            mtime = (Path(profile_dir) / name).stat().st_mtime
+        except OSError:
+            continue
+        if datetime.fromtimestamp(mtime, UTC) > moment:
+            return True
+    return False
+
+
+async def engine_ports(
+    docker: aiodocker.Docker, *, exclude_name: str | None = None
+) -> dict[int, str]:
+    """Ports held on the engine's host by its containers, except ``exclude_name``'s:
+    every hermes-tui gateway's API port (any data dir, running or not: it comes back under
+    its restart policy) and every port a running container publishes. Port → who."""
+    held: dict[int, str] = {}
+    for item in await docker.containers.list(all=True):
+        data = getattr(item, "_container", {}) or {}
+        names = [str(n).lstrip("/") for n in data.get("Names") or []]
+        if exclude_name is not None and exclude_name in names:
+            continue
+        who = f"container {names[0] if names else str(data.get('Id', ''))[:12]}"
+        labels = data.get("Labels") or {}
+        port = parse_port(labels.get(LABEL_API_PORT))
+        if port is not None:
+            where = labels.get(LABEL_DATA_DIR)
+            held.setdefault(port, f"{who} (hermes-tui gateway of {where})" if where else who)
+        if str(data.get("State", "")).lower() == "running":
+            for binding in data.get("Ports") or []:
+                public = binding.get("PublicPort")
+                if isinstance(public, int):
+                    held.setdefault(public, who)
+    return held
+
+
 # --------------------------------------------------------------------------------------------
 # Status
 # --------------------------------------------------------------------------------------------
@@ -276,8 +249,10 @@ class GatewayStatus:
     """One profile's gateway as the engine reports it.
 
     ``state``: "running", "restarting", "exited", "created", "paused" or "missing" (no
-    container). ``health``: "ok"/"failing" while it runs with the API server on, None when
-    the API server is off, the container is not running, or health was not checked.
+    container). ``health``: "ok" (``/health`` answered as hermes-agent) or "failing" while
+    it runs with the API server on, None when the API server is off, the container is not
+    running, or health was not checked; ``health_detail`` says what ``/health`` answered
+    and ``version`` is the Hermes version it reported.
     """
 
     exists: bool
@@ -290,6 +265,9 @@ class GatewayStatus:
     profile: str = ""
     api_port: int | None = None
     image: str | None = None
+    data_dir: str | None = None
+    version: str | None = None
+    health_detail: str | None = None
 
     @property
     def running(self) -> bool:
@@ -363,25 +341,10 @@ def status_from_inspect(data: Mapping[str, Any]) -> GatewayStatus:
         health=None,
         container_id=data.get("Id"),
         profile=str(labels.get(LABEL_PROFILE, "")),
-        api_port=_parse_port(labels.get(LABEL_API_PORT)),
+        api_port=parse_port(labels.get(LABEL_API_PORT)),
         image=config.get("Image"),
+        data_dir=labels.get(LABEL_DATA_DIR),
     )
-
-
-async def check_health(
-    port: int, timeout: float = 2.0, *, host: str = "127.0.0.1", key: str | None = None
-) -> bool:
-    """True when ``GET http://host:port/health`` answers 200 within ``timeout`` seconds."""
-    import aiohttp
-
-    headers = {"Authorization": f"Bearer {key}"} if key else None
-    try:
-        async with aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=timeout)
-        ) as session, session.get(f"http://{host}:{port}/health", headers=headers) as response:
-            return response.status == 200
-    except (TimeoutError, aiohttp.ClientError, OSError):
-        return False
 
 
 async def _inspect(docker: aiodocker.Docker, name: str) -> dict[str, Any] | None:
@@ -398,7 +361,9 @@ async def _inspect(docker: aiodocker.Docker, name: str) -> dict[str, Any] | None
 
 async def _with_health(status: GatewayStatus, check: bool) -> GatewayStatus:
     if check and status.running and status.api_port is not None:
-        status.health = "ok" if await check_health(status.api_port) else "failing"
+        health = await probe_health(status.api_port)
+        status.health = "ok" if health.ok else "failing"
+        status.health_detail, status.version = health.detail, health.version
     return status
 
 
@@ -633,15 +598,17 @@ async def start_gateway(
     """Create (or reuse) and start ``spec``'s container, and wait until it is up.
 
     An existing container with the same configuration and image is reused (started if
-    stopped); one whose configuration or image differs is stopped (SIGKILL after
-    ``stop_grace`` s) and replaced. Up means
-    running and, with the API server on, ``/health`` answering 200 within
-    ``health_timeout`` seconds; with it off, still running after ``settle`` seconds.
+    stopped, restarted if it runs on profile files changed since it started); one whose
+    configuration or image differs is stopped (SIGKILL after ``stop_grace`` s) and
+    replaced. Up means running (not restarting) and, with the API server on, ``/health``
+    answering as hermes-agent within ``health_timeout`` seconds; with it off, still
+    running after ``settle`` seconds.
 
     Raises `GatewayError`: the container exited (it is then stopped, so it does not
     crash-loop under its restart policy; ``exit_code`` and ``log_tail`` say why), health
-    never answered (the container is left running), the image is missing, the name is
-    taken by a container that is not ours, or the engine refused.
+    never answered as Hermes (the container is left running), the image is missing, the
+    name is taken by a container that is not ours (or another data dir's), or the engine
+    refused.
     """
     from aiodocker.exceptions import DockerError
 
@@ -649,6 +616,7 @@ async def start_gateway(
     image_id = await _image_id(docker, spec.image)
     existing = await _inspect(docker, spec.name)
     container = None
+    restart = False
     if existing is not None:
         labels = (existing.get("Config") or {}).get("Labels") or {}
         if labels.get(LABEL_PROFILE) != spec.profile:
@@ -656,9 +624,21 @@ async def start_gateway(
                 f"A container named {spec.name} exists and was not created by hermes-tui.",
                 f"Rename or remove it (docker rm -f {spec.name}), then start the gateway again.",
             )
+        owner = labels.get(LABEL_DATA_DIR)
+        if owner and owner != spec.data_dir:
+            raise GatewayError(
+                f"The engine already runs a gateway named {spec.name} for the profile "
+                f"'{spec.profile}' of another data dir ({owner}).",
+                "Give this profile another name, or remove that gateway "
+                f"(docker rm -f {spec.name}) if it is no longer used.",
+            )
         same = labels.get(LABEL_CONFIG) == config["Labels"][LABEL_CONFIG]
         if same and existing.get("Image") == image_id:
             container = docker.containers.container(existing["Id"], **existing)
+            state = existing.get("State") or {}
+            restart = bool(state.get("Running")) and profile_changed_since(
+                spec.profile_dir, parse_time(state.get("StartedAt"))
+            )
         else:
             old = docker.containers.container(existing["Id"], **existing)
             try:
@@ -672,12 +652,15 @@ async def start_gateway(
         if container is None:
             container = await docker.containers.create(config, name=spec.name)
         data = await container.show()
-        baseline = int(data.get("RestartCount") or 0)
         state = data.get("State") or {}
-        if state.get("Paused"):
+        if restart:
+            await container.restart(t=stop_grace)
+            data = await container.show()
+        elif state.get("Paused"):
             await container.unpause()
         elif not state.get("Running") and not state.get("Restarting"):
             await container.start()
+        baseline = int(data.get("RestartCount") or 0)
     except DockerError as exc:
         raise _engine_failure("start", exc, spec) from exc
     return await _wait_up(
@@ -685,8 +668,7 @@ async def start_gateway(
         spec.profile,
         container,
         baseline,
-        api_port=spec.api_port if api_enabled(gateway_env(spec, env)) else None,
-        api_key=env.get("API_SERVER_KEY") or None,
+        api_port=spec.api_port if api_enabled(env) else None,
         timeout=health_timeout,
         settle=settle,
     )
@@ -699,19 +681,20 @@ async def _wait_up(
     baseline: int,
     *,
     api_port: int | None,
-    api_key: str | None,
     timeout: float,
     settle: float,
 ) -> GatewayStatus:
     """Watch the container until it is up, or raise `GatewayError` with the cause.
 
     A bounded wait (never longer than ``timeout``): the engine is asked for the state and
-    ``/health`` for an answer a few times a second.
+    ``/health`` for an answer a few times a second. Only Hermes's own answer counts, so a
+    port answered by some other program never passes for our gateway.
     """
     loop = asyncio.get_running_loop()
     began = loop.time()
     deadline = began + (timeout if api_port is not None else settle)
     interval = 0.1
+    last = "no answer yet"
     while True:
         status = status_from_inspect(await container.show())
         crashed = (
@@ -734,16 +717,21 @@ async def _wait_up(
             if api_port is None:
                 if now >= deadline:
                     return status
-            elif await check_health(api_port, min(2.0, max(0.2, deadline - now)), key=api_key):
-                status.health = "ok"
-                return status
+            else:
+                health = await probe_health(api_port, min(2.0, max(0.2, deadline - now)))
+                last = health.detail
+                if health.ok:
+                    status.health, status.version = "ok", health.version
+                    status.health_detail = health.detail
+                    return status
         if loop.time() >= deadline:
             tail = await log_tail(docker, profile)
             raise GatewayError(
                 f"The gateway runs but GET http://127.0.0.1:{api_port}/health did not answer "
-                f"200 within {timeout:g} s.",
-                f"Read the log lines above; check API_SERVER_ENABLED and API_SERVER_PORT "
-                f"({api_port}) in the profile's .env and that nothing else uses the port.",
+                f"as hermes-agent within {timeout:g} s ({last}).",
+                f"Read the log lines above; check API_SERVER_ENABLED, API_SERVER_KEY and "
+                f"API_SERVER_PORT ({api_port}) in the profile's .env and that nothing else "
+                "uses the port.",
                 tail,
                 None,
             )
@@ -786,8 +774,8 @@ async def restart_gateway(
 ) -> GatewayStatus:
     """Restart the existing container and wait until it is up, like `start_gateway`.
 
-    The container keeps its configuration: to apply a changed ``.env`` or image, call
-    `start_gateway`, which replaces the container when they differ.
+    Hermes reads the profile's ``.env`` and ``config.yaml`` again; to apply a changed image
+    or listener, call `start_gateway`, which replaces the container when they differ.
     """
     from aiodocker.exceptions import DockerError
 
@@ -808,18 +796,9 @@ async def restart_gateway(
         container,
         status.restart_count,
         api_port=status.api_port,
-        api_key=_env_value(data, "API_SERVER_KEY"),
         timeout=health_timeout,
         settle=settle,
     )
-
-
-def _env_value(data: Mapping[str, Any], key: str) -> str | None:
-    for item in (data.get("Config") or {}).get("Env") or []:
-        name, _, value = item.partition("=")
-        if name == key:
-            return value or None
-    return None
 
 
 async def remove_gateway(docker: aiodocker.Docker, profile: str) -> bool:
@@ -842,27 +821,23 @@ async def remove_gateway(docker: aiodocker.Docker, profile: str) -> bool:
 __all__ = [
     "CLAW_MOUNT",
     "CONTAINER_HOME",
-    "DEFAULT_API_PORT",
     "LABEL_API_PORT",
     "LABEL_APP",
     "LABEL_CONFIG",
+    "LABEL_DATA_DIR",
     "LABEL_PROFILE",
     "GatewayError",
     "GatewaySpec",
     "GatewayStatus",
-    "api_enabled",
-    "check_health",
-    "choose_api_port",
     "container_config",
     "container_name",
-    "ensure_api_port",
+    "engine_ports",
     "find_gateways",
     "follow_logs",
     "gateway_env",
     "gateway_status",
     "log_tail",
-    "port_is_free",
-    "ports_in_use",
+    "profile_changed_since",
     "remove_gateway",
     "restart_gateway",
     "start_gateway",

@@ -6,18 +6,24 @@ so all of them start the very same container the same way.
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlsplit
 
-from hermes_tui.bridge.router import uses_host_network
+from hermes_tui.bridge.router import is_loopback_host, uses_host_network
+from hermes_tui.engine.api_server import ApiServer, ApiServerError, ensure_api_server
 from hermes_tui.engine.detect import EngineInfo, client
 from hermes_tui.engine.gateway import (
+    GatewayError,
     GatewaySpec,
     GatewayStatus,
-    ensure_api_port,
+    container_name,
+    engine_ports,
     gateway_status,
     restart_gateway,
     start_gateway,
@@ -41,6 +47,15 @@ async def engine_client(engine: EngineInfo) -> AsyncIterator[aiodocker.Docker]:
         await docker.close()
 
 
+def engine_on_this_host(engine: EngineInfo) -> bool:
+    """Whether the engine publishes ports on this machine's loopback (a local socket or a
+    loopback TCP address; Docker Desktop forwards its VM's ports here too), so that a
+    bind test here tells whether a port is free for the gateway."""
+    if engine.url.startswith(("tcp://", "http://", "https://")):
+        return is_loopback_host(urlsplit(engine.url).hostname or "")
+    return True
+
+
 @dataclass(frozen=True)
 class ProfileGateway:
     paths: Paths
@@ -55,28 +70,50 @@ class ProfileGateway:
     def profile_dir(self) -> Path:
         return self.paths.profile_dir(self.profile)
 
-    def spec(self) -> GatewaySpec:
-        """The container to run; records this profile's own API port in its .env first."""
-        port = ensure_api_port(self.paths.profiles, self.profile)
-        return GatewaySpec(
+    async def prepare(self, docker: aiodocker.Docker) -> tuple[GatewaySpec, ApiServer]:
+        """The container to run. Records the profile's API server in its ``.env`` first:
+        a port nothing on the engine's host holds (this profile's own running gateway
+        aside) and a key when it has none."""
+        name = container_name(self.profile)
+        data_dir = str(self.paths.profiles.absolute())
+        own = await gateway_status(docker, self.profile, check=False)
+        ours = own.exists and own.data_dir in (None, data_dir)
+        taken = await engine_ports(docker, exclude_name=name if ours else None)
+        try:
+            api = await asyncio.to_thread(
+                ensure_api_server,
+                self.paths.profiles,
+                self.profile,
+                taken=taken,
+                own_port=own.api_port if ours and own.running else None,
+                probe=engine_on_this_host(self.engine),
+            )
+        except ApiServerError as exc:
+            raise GatewayError(exc.message, exc.fix) from exc
+        spec = GatewaySpec(
             profile=self.profile,
             profile_dir=self.profile_dir,
             image=self.image,
-            api_port=port,
+            api_port=api.port,
             host_network=uses_host_network(self.engine),
+            uid=os.getuid(),
+            gid=os.getgid(),
             claw_dir=self.claw_dir,
             **({"command": self.command} if self.command else {}),
         )
+        return spec, api
 
     async def _with(self, action: Callable[[aiodocker.Docker], Awaitable[T]]) -> T:
         async with engine_client(self.engine) as docker:
             return await action(docker)
 
     async def start(self, health_timeout: float = 30.0) -> GatewayStatus:
-        spec = self.spec()
-        env = read_env(self.profile_dir / ".env")
-        return await self._with(
-            lambda docker: start_gateway(docker, spec, env, health_timeout=health_timeout))
+        async def run(docker: aiodocker.Docker) -> GatewayStatus:
+            spec, _api = await self.prepare(docker)
+            env = read_env(self.profile_dir / ".env")
+            return await start_gateway(docker, spec, env, health_timeout=health_timeout)
+
+        return await self._with(run)
 
     async def stop(self) -> GatewayStatus:
         return await self._with(lambda docker: stop_gateway(docker, self.profile))

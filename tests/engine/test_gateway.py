@@ -1,7 +1,7 @@
 """The gateway container against a real dockerd (see tests/support/engine.py).
 
 The test image is busybox, not Hermes: its command stands in for ``gateway run`` by
-serving a ``health`` file with busybox httpd on ``API_SERVER_HOST:API_SERVER_PORT``
+serving Hermes's ``/health`` JSON with busybox httpd on ``API_SERVER_HOST:API_SERVER_PORT``
 on the host's network, which is what the engine here allows (``--bridge=none``).
 Every container a test creates is removed in ``finally``.
 """
@@ -18,20 +18,20 @@ from pathlib import Path
 import aiodocker
 import pytest
 
+from hermes_tui.engine.api_server import ensure_api_server, port_is_free, probe_health
 from hermes_tui.engine.gateway import (
     LABEL_API_PORT,
     LABEL_APP,
+    LABEL_DATA_DIR,
     LABEL_PROFILE,
     GatewayError,
     GatewaySpec,
-    check_health,
     container_name,
-    ensure_api_port,
+    engine_ports,
     find_gateways,
     follow_logs,
     gateway_status,
     log_tail,
-    port_is_free,
     remove_gateway,
     restart_gateway,
     start_gateway,
@@ -45,7 +45,8 @@ SERVE_HEALTH = (
     "sh",
     "-c",
     (
-        "busybox mkdir -p /tmp/w && echo ok > /tmp/w/health && echo serving on $API_SERVER_PORT"
+        "busybox mkdir -p /tmp/w && echo '{\"status\": \"ok\", \"platform\": \"hermes-agent\","
+        " \"version\": \"0.19.0\"}' > /tmp/w/health && echo serving on $API_SERVER_PORT"
         " && exec httpd -f -p $API_SERVER_HOST:$API_SERVER_PORT -h /tmp/w"
     ),
 )
@@ -63,7 +64,7 @@ async def docker(local_engine: LocalEngine) -> AsyncIterator[aiodocker.Docker]:
 
 
 def free_start() -> int:
-    """A high port that is free now: the first port `ensure_api_port` tries."""
+    """A high port that is free now: the first port `ensure_api_server` tries."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -80,13 +81,15 @@ def make_profile(tmp_path: Path, name: str) -> Path:
 def make_spec(
     local_engine: LocalEngine, folder: Path, *, start: int | None = None, **overrides: object
 ) -> tuple[GatewaySpec, dict[str, str]]:
-    port = ensure_api_port(folder.parent, folder.name, start=start or free_start())
+    api = ensure_api_server(folder.parent, folder.name, start=start or free_start())
     values: dict[str, object] = {
         "profile": folder.name,
         "profile_dir": folder,
         "image": local_engine.image,
-        "api_port": port,
+        "api_port": api.port,
         "host_network": True,
+        "uid": 0,
+        "gid": 0,
         "command": SERVE_HEALTH,
     }
     values.update(overrides)
@@ -123,7 +126,8 @@ async def test_gateway_starts_with_profile_env_labels_mounts_and_health(
         print(f"start → healthy in {time.monotonic() - began:.2f} s")
         assert status.state == "running" and status.health == "ok"
         assert status.api_port == spec.api_port and status.container_id
-        assert await check_health(spec.api_port)
+        assert status.version == "0.19.0"
+        assert (await probe_health(spec.api_port)).ok
 
         container = await docker.containers.get(container_name("alpha"))
         data = await container.show()
@@ -131,6 +135,10 @@ async def test_gateway_starts_with_profile_env_labels_mounts_and_health(
         labels = data["Config"]["Labels"]
         assert labels[LABEL_APP] == "1" and labels[LABEL_PROFILE] == "alpha"
         assert labels[LABEL_API_PORT] == str(spec.api_port)
+        assert labels[LABEL_DATA_DIR] == str(folder.parent)
+        # docker inspect shows no value of the profile's .env: Hermes reads the file.
+        secret = env["API_SERVER_KEY"]
+        assert secret not in str(data) and TRICKY not in str(data)
         host = data["HostConfig"]
         assert host["RestartPolicy"]["Name"] == "unless-stopped"
         assert host["NetworkMode"] == "host"
@@ -139,11 +147,12 @@ async def test_gateway_starts_with_profile_env_labels_mounts_and_health(
         assert mounts["/opt/openclaw"]["Source"] == str(claw)
         assert mounts["/opt/openclaw"]["RW"] is False
 
-        # The process sees the .env value exactly, and our own settings.
+        # The process gets our settings only; the .env it reads from the mount.
         seen = dict(
             line.split("=", 1) for line in (await run(container, "env")).splitlines() if "=" in line
         )
-        assert seen["GREETING"] == TRICKY
+        assert "GREETING" not in seen and "API_SERVER_KEY" not in seen
+        assert "GREETING=" in await run(container, "cat", "/opt/data/.env")
         assert seen["HERMES_HOME"] == "/opt/data"
         assert seen["API_SERVER_HOST"] == "127.0.0.1"
         assert seen["API_SERVER_PORT"] == str(spec.api_port)
@@ -167,7 +176,7 @@ async def test_gateway_starts_with_profile_env_labels_mounts_and_health(
     assert (await gateway_status(docker, "alpha")).state == "missing"
 
 
-async def test_identical_spec_reuses_the_container_and_a_changed_env_replaces_it(
+async def test_identical_spec_reuses_the_container_a_changed_env_restarts_it(
     docker: aiodocker.Docker, local_engine: LocalEngine, tmp_path: Path
 ) -> None:
     folder = make_profile(tmp_path, "reuse")
@@ -176,11 +185,15 @@ async def test_identical_spec_reuses_the_container_and_a_changed_env_replaces_it
         first = await start_gateway(docker, spec, env, health_timeout=15)
         again = await start_gateway(docker, spec, env, health_timeout=15)
         assert again.container_id == first.container_id
+        assert again.started_at == first.started_at  # not restarted: nothing changed
+        # A token written after the start: same container, restarted so Hermes reads it.
         # busybox httpd as PID 1 ignores SIGTERM: without a short grace each swap takes 10 s.
-        changed = await start_gateway(
-            docker, spec, {**env, "NEW": "1"}, health_timeout=15, stop_grace=1
-        )
-        assert changed.container_id != first.container_id and changed.health == "ok"
+        env_path = folder / ".env"
+        env_path.write_text(env_path.read_text() + "TELEGRAM_BOT_TOKEN=new\n")
+        changed = await start_gateway(docker, spec, env, health_timeout=15, stop_grace=1)
+        assert changed.container_id == first.container_id and changed.health == "ok"
+        assert changed.started_at is not None and first.started_at is not None
+        assert changed.started_at > first.started_at
         await docker.images.pull(local_engine.image2)
         other_image = await start_gateway(
             docker, replace(spec, image=local_engine.image2), env, health_timeout=15, stop_grace=1
@@ -211,7 +224,7 @@ async def test_stop_restart_and_found_again_by_a_fresh_client_with_events(
 
         stopped = await stop_gateway(docker, "cycle", grace=2)
         assert stopped.state == "exited" and stopped.health is None
-        assert not await check_health(spec.api_port, timeout=0.5)
+        assert not (await probe_health(spec.api_port, timeout=0.5)).ok
 
         restarted = await restart_gateway(docker, "cycle", grace=2, health_timeout=15)
         assert restarted.running and restarted.health == "ok"
@@ -277,7 +290,7 @@ async def test_health_that_never_answers_is_reported_with_the_log(
             await start_gateway(docker, spec, env, health_timeout=1.5)
         assert caught.value.exit_code is None
         assert "/health" in str(caught.value)
-        assert caught.value.log_tail == ["no server here"]
+        assert caught.value.log_tail[-1] == "no server here"
         status = await gateway_status(docker, "silent")
         assert status.running and status.health == "failing"
     finally:
@@ -295,7 +308,7 @@ async def test_follow_logs_yields_lines_as_they_come(
         folder,
         command=("sh", "-c", "for i in 1 2 3 4 5 6; do echo line $i; sleep 0.2; done; sleep 60"),
     )
-    # ensure_api_port turned the API server on; this test wants it off.
+    # ensure_api_server turned the API server on; this test wants it off.
     env["API_SERVER_ENABLED"] = "false"
     try:
         status = await start_gateway(docker, spec, env, settle=0.3)
@@ -306,7 +319,9 @@ async def test_follow_logs_yields_lines_as_they_come(
                 lines.append(line)
                 if line == "line 6":
                     break
-        assert lines == [f"line {i}" for i in range(1, 7)]
+        # The image's start-up lines (its user remap) come first, then the command's.
+        assert [line for line in lines if line.startswith("line ")] == [
+            f"line {i}" for i in range(1, 7)]
     finally:
         await cleanup(docker, "chatty")
 
@@ -354,3 +369,50 @@ async def test_missing_image_and_foreign_container_are_explained(
         assert (await gateway_status(docker, "odd")).state == "missing"
     finally:
         await foreign.delete(force=True)
+
+
+async def test_two_data_dirs_on_one_engine_get_two_ports_and_names_do_not_collide(
+    docker: aiodocker.Docker, local_engine: LocalEngine, tmp_path: Path
+) -> None:
+    """Another data dir's gateway holds its port on the engine even where this data dir's
+    profiles know nothing of it; the same profile name in both is refused, not replaced."""
+    from hermes_tui.engine.detect import diagnose
+    from hermes_tui.engine.launch import ProfileGateway
+    from hermes_tui.paths import Paths
+
+    engine = (await diagnose(local_engine.docker_host)).engine
+    assert engine is not None
+    first_dir, second_dir = Paths(tmp_path / "one"), Paths(tmp_path / "two")
+    start = free_start()
+    for paths in (first_dir, second_dir):
+        folder = paths.profile_dir("shared")
+        folder.mkdir(parents=True)
+        # Both start from Hermes's default-like port: the same number in both .env files.
+        (folder / ".env").write_text(f"API_SERVER_PORT={start}\n")
+    first = ProfileGateway(first_dir, "shared", local_engine.image, engine,
+                           command=SERVE_HEALTH)
+    try:
+        status = await first.start(health_timeout=15)
+        assert status.api_port == start and status.health == "ok"
+        held = await engine_ports(docker)
+        assert str(first_dir.profiles) in held[start]
+
+        second = ProfileGateway(second_dir, "shared", local_engine.image, engine,
+                                command=SERVE_HEALTH)
+        with pytest.raises(GatewayError) as caught:
+            await second.start(health_timeout=15)
+        assert "another data dir" in caught.value.message
+        assert str(first_dir.profiles) in caught.value.message
+        # The port was chosen before the name clash: not the one the other holds.
+        assert read_env(second_dir.profile_dir("shared") / ".env")["API_SERVER_PORT"] != str(start)
+        still = await gateway_status(docker, "shared")
+        assert still.running and still.data_dir == str(first_dir.profiles)
+
+        other = ProfileGateway(second_dir, "other", local_engine.image, engine,
+                               command=SERVE_HEALTH)
+        second_dir.profile_dir("other").mkdir()
+        (second_dir.profile_dir("other") / ".env").write_text(f"API_SERVER_PORT={start}\n")
+        running = await other.start(health_timeout=15)
+        assert running.health == "ok" and running.api_port != start
+    finally:
+        await cleanup(docker, "shared", "other")
