@@ -34,6 +34,7 @@ from ruamel.yaml.error import YAMLError
 from hermes_tui.envfile import parse_env, render_update
 from hermes_tui.fsutil import describe_os_error
 from hermes_tui.migration.detect import ConfigSyntaxError, config_file, parse_config_text
+from hermes_tui.migration.providers import BUILTIN_PROVIDERS, model_target
 from hermes_tui.migration.redact import (
     REDACTED,
     is_secret_name,
@@ -49,7 +50,8 @@ USER_CHAR_LIMIT = 1375
 IMPORTS_DIR = "skills/openclaw-imports"
 RUNS_DIR = "migration/openclaw"
 UNDONE_MARKER = "UNDONE"
-WELL_KNOWN_PROVIDERS = frozenset({"openrouter", "openai", "anthropic", "deepseek", "google", "groq"})
+#: Providers built into Hermes: only their keys migrate, never a custom_providers entry.
+WELL_KNOWN_PROVIDERS = BUILTIN_PROVIDERS
 PROVIDER_ENV = {
     "openrouter": "OPENROUTER_API_KEY",
     "openai": "OPENAI_API_KEY",
@@ -1161,25 +1163,45 @@ class _Builder:
                     value = key
                     break
 
-        def current(doc: CommentedMap | None) -> str:
+        dest = "config.yaml model.provider / model.default"
+        target = model_target(value, self.providers())
+        alias = f" (alias {raw!r} resolved)" if value != raw else ""
+        if target is None:
+            return self.skip(ItemKind.model, "model", source, dest,
+                             f"{value}{alias}: its provider is neither built into Hermes nor "
+                             "configured with a baseUrl in openclaw.json; choose the model in "
+                             "Hermes (hermes model)")
+
+        def current(doc: CommentedMap | None) -> tuple[str, str]:
             model = doc.get("model") if doc is not None else None
             if isinstance(model, dict):
-                model = model.get("default")
-            return model.strip() if isinstance(model, str) else ""
+                default, provider = model.get("default"), model.get("provider")
+            else:
+                default, provider = model, None
+            return (default.strip() if isinstance(default, str) else "",
+                    provider.strip() if isinstance(provider, str) else "")
 
         def decide(doc: CommentedMap | None) -> tuple[ItemStatus, str]:
-            now = current(doc)
-            if now == value:
+            default, provider = current(doc)
+            if default == target.default and provider == target.provider:
                 return ItemStatus.skipped, "already matches"
-            if now:
-                return ItemStatus.conflict, f"config.yaml already sets model {now!r}"
-            alias = f" (alias {raw!r} resolved)" if value != raw else ""
-            return ItemStatus.migrated, f"model.default = {value}{alias}"
+            # What an earlier migration wrote (the full reference, no provider) is upgraded.
+            if (default or provider) and not (default == value and not provider):
+                shown = f"{default!r}" + (f" (provider {provider!r})" if provider else "")
+                return ItemStatus.conflict, f"config.yaml already sets model {shown}"
+            via = (f"the custom_providers entry from provider:{target.source_provider}"
+                   if target.custom else "built into Hermes")
+            return ItemStatus.migrated, (f"model.provider = {target.provider} ({via}), "
+                                         f"model.default = {target.default}{alias}")
 
         def mutate(doc: CommentedMap) -> None:
-            _block_mapping(doc, "model")["default"] = value
+            model = _block_mapping(doc, "model")
+            model["default"] = target.default
+            model["provider"] = target.provider
+            # A base_url left from another provider would redirect this one's requests.
+            model.pop("base_url", None)
 
-        self.yaml_item(ItemKind.model, "model", source, "config.yaml model.default", decide, mutate)
+        self.yaml_item(ItemKind.model, "model", source, dest, decide, mutate)
 
     def providers(self) -> dict[str, dict[str, Any]]:
         providers = _dig(self.config, "models.providers")

@@ -202,7 +202,7 @@ def test_apply_writes_run_dir_with_backups_report_and_archive(claw, profile, fix
     assert {"config.yaml", ".env"} <= set(result.replaced)
     config = (profile / "config.yaml").read_text()
     assert config.startswith("# Hermes configuration")  # comments kept
-    assert "default: localvllm/qwen3-32b" in config
+    assert "default: qwen3-32b\n  provider: custom:localvllm\n" in config
 
 
 def test_apply_results_match_the_planned_after_text(claw, profile):

@@ -50,7 +50,7 @@ def test_malformed_openclaw_json_is_an_error_and_workspace_items_proceed(tmp_pat
 
 
 def test_json5_openclaw_json_is_accepted(tmp_path):
-    text = '{\n  // comment\n  agents: {defaults: {model: "a/b",},},\n}\n'
+    text = '{\n  // comment\n  agents: {defaults: {model: "anthropic/b",},},\n}\n'
     claw = build_claw_tree(tmp_path / "claw", config_text=text)
     _, profile = make_profile(tmp_path)
     assert build_plan(claw, profile).get("model").status is ItemStatus.migrated

@@ -148,10 +148,69 @@ def test_tts_tree_is_copied(claw, profile):
     assert changed(plan, "tts/voice.json") == "{}\n"
 
 
-def test_model_default_from_primary(claw, profile):
+def test_model_from_a_custom_provider_selects_its_entry(claw, profile):
+    # Without model.provider Hermes would resolve "auto" and send the keys to a hosted one.
     plan = build_plan(claw, profile)
     assert plan.get("model").status is ItemStatus.migrated
-    assert "model:\n  default: localvllm/qwen3-32b\n" in changed(plan, "config.yaml")
+    assert "model.provider = custom:localvllm" in plan.get("model").reason
+    assert "model:\n  default: qwen3-32b\n  provider: custom:localvllm\n" in changed(plan, "config.yaml")
+
+
+@pytest.mark.parametrize(("ref", "provider", "default"), [
+    ("openrouter/anthropic/claude-sonnet-4.5", "openrouter", "anthropic/claude-sonnet-4.5"),
+    ("anthropic/claude-sonnet-4.5", "anthropic", "claude-sonnet-4-5"),
+    ("openai/gpt-4o", "openai-api", "gpt-4o"),
+    ("google/gemini-2.5-pro", "gemini", "gemini-2.5-pro"),
+    ("deepseek/deepseek-chat", "deepseek", "deepseek-chat"),
+])
+def test_model_from_a_builtin_provider_uses_hermes_provider_id(tmp_path, profile, ref, provider, default):
+    config = openclaw_config()
+    config["agents"]["defaults"]["model"] = {"primary": ref}
+    plan = build_plan(build_claw_tree(tmp_path / "claw", config=config), profile)
+    assert plan.get("model").status is ItemStatus.migrated
+    assert f"model:\n  default: {default}\n  provider: {provider}\n" in changed(plan, "config.yaml")
+
+
+def test_custom_provider_name_is_normalised_the_way_hermes_matches_it(tmp_path, profile):
+    config = openclaw_config()
+    config["models"]["providers"]["My Box"] = {"baseUrl": "http://box:11434/v1"}
+    config["agents"]["defaults"]["model"] = "My Box/llama3.3:70b"
+    plan = build_plan(build_claw_tree(tmp_path / "claw", config=config), profile)
+    text = changed(plan, "config.yaml")
+    assert "default: llama3.3:70b\n  provider: custom:my-box\n" in text
+    assert "- name: My Box\n" in text
+
+
+def test_model_whose_provider_hermes_cannot_reach_is_skipped_with_the_reason(tmp_path, profile):
+    config = openclaw_config()
+    config["agents"]["defaults"]["model"] = "mystery/model-1"
+    plan = build_plan(build_claw_tree(tmp_path / "claw", config=config), profile)
+    item = plan.get("model")
+    assert item.status is ItemStatus.skipped
+    assert "neither built into Hermes" in item.reason
+
+
+def test_a_different_model_or_provider_already_set_is_a_conflict(claw, profile):
+    (profile / "config.yaml").write_text("model:\n  default: qwen3-32b\n  provider: custom:hermes-tui-router\n")
+    plan = build_plan(claw, profile)
+    assert plan.get("model").status is ItemStatus.conflict
+    assert "custom:hermes-tui-router" in plan.get("model").reason
+    plan.resolve("model", "overwrite")
+    assert "provider: custom:localvllm" in changed(plan, "config.yaml")
+
+
+def test_the_same_model_and_provider_is_already_matching(claw, profile):
+    (profile / "config.yaml").write_text("model:\n  default: qwen3-32b\n  provider: custom:localvllm\n")
+    assert build_plan(claw, profile).get("model").status is ItemStatus.skipped
+
+
+def test_a_provider_less_default_from_an_earlier_migration_is_upgraded(claw, profile):
+    (profile / "config.yaml").write_text("model:\n  default: localvllm/qwen3-32b\n  base_url: http://old/v1\n")
+    plan = build_plan(claw, profile)
+    assert plan.get("model").status is ItemStatus.migrated
+    text = changed(plan, "config.yaml")
+    assert "model:\n  default: qwen3-32b\n  provider: custom:localvllm\n" in text
+    assert "http://old/v1" not in text
 
 
 def test_model_string_form_and_alias_resolution(tmp_path, profile):
@@ -160,7 +219,7 @@ def test_model_string_form_and_alias_resolution(tmp_path, profile):
     config["agents"]["defaults"]["models"] = {"localvllm/qwen3-32b": {"alias": "qwen"}}
     claw = build_claw_tree(tmp_path / "claw", config=config)
     plan = build_plan(claw, profile)
-    assert "default: localvllm/qwen3-32b" in changed(plan, "config.yaml")
+    assert "default: qwen3-32b\n  provider: custom:localvllm\n" in changed(plan, "config.yaml")
     assert "alias" in plan.get("model").reason
 
 
@@ -309,10 +368,10 @@ def test_legacy_config_file_name_is_read(tmp_path, profile):
 def test_file_changes_reflect_only_selected_items(claw, profile):
     plan = build_plan(claw, profile)
     plan.select("model", False)
-    assert "default: localvllm" not in changed(plan, "config.yaml")
+    assert "provider: custom:localvllm" not in changed(plan, "config.yaml")
     assert plan.get("model").status is ItemStatus.skipped
     plan.select("model", True)
-    assert "default: localvllm" in changed(plan, "config.yaml")
+    assert "provider: custom:localvllm" in changed(plan, "config.yaml")
 
 
 def test_building_a_plan_writes_nothing(claw, profile):
