@@ -185,12 +185,14 @@ def _apply_one(plan: Plan, writer: _Writer, rel: str, target: Path, edits: list[
     if current != planned_before:
         raise ApplyError("changed since the plan was made; plan again to see the new state")
     composed = compose(rel, current, edits)
-    if composed.data is None or composed.data == current:
-        return None
+    # Entries over a memory cap go to the run's overflow/ file the plan names, also when
+    # none fitted (the target itself is then unchanged).
     for name, entries in composed.overflow.items():
         out = writer.run_dir / "overflow" / f"{name}_overflow.txt"
         writer.write(out, ("\n".join(entries) + "\n").encode("utf-8"), 0o600)
         result.overflow.append(out.relative_to(writer.run_dir).as_posix())
+    if composed.data is None or composed.data == current:
+        return None
     backup_rel = None
     if current is not None:
         mode = stat.S_IMODE(target.stat().st_mode)

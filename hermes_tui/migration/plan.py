@@ -34,6 +34,7 @@ from ruamel.yaml.error import YAMLError
 from hermes_tui.envfile import parse_env, render_update
 from hermes_tui.fsutil import describe_os_error
 from hermes_tui.migration.detect import ConfigSyntaxError, config_file, parse_config_text
+from hermes_tui.migration.mcp import mcp_entry
 from hermes_tui.migration.providers import BUILTIN_PROVIDERS, model_target
 from hermes_tui.migration.redact import (
     REDACTED,
@@ -88,8 +89,15 @@ ARCHIVE_DUMPS = (
     ("logging", "logging-config.json"),
     ("diagnostics", "diagnostics-config.json"),
 )
+#: What an archive row says beyond "kept for reference", per dotted key.
+ARCHIVE_NOTES = {
+    "gateway": ("secrets redacted; the gateway token is not migrated: Hermes has no such "
+                "setting, its API server uses API_SERVER_KEY"),
+    "browser": "secrets redacted; cdpUrl and headless are also mapped to config.yaml browser",
+}
 _CHANNEL_CORE_KEYS = frozenset({"enabled", "allowFrom", "token", "botToken", "appToken",
-                                "accessToken", "password", "account", "httpUrl", "accounts"})
+                                "accessToken", "password", "account", "httpUrl", "accounts",
+                                "homeserverUrl", "homeserver", "homeServer", "userId"})
 _BRAND_RE = re.compile(r"open[ \t]?claw|clawdbot|moltbot", re.IGNORECASE)
 _NOISE_HEADING_RE = re.compile(r"^(memory|user|soul|agents|tools|identity)(\.md)?$", re.IGNORECASE)
 _ENV_REF_RE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
@@ -117,6 +125,8 @@ class ItemKind(StrEnum):
     session_reset = "session_reset"
     #: config.yaml agent / compression / human_delay / timezone / terminal from agents.defaults.
     agent_settings = "agent_settings"
+    #: config.yaml browser.cdp_url / browser.headed from openclaw.json browser.
+    browser = "browser"
 
 
 class ItemStatus(StrEnum):
@@ -238,7 +248,8 @@ def compose(path: str, base: bytes | None, edits: Iterable[Edit]) -> Composed:
             existing = split_memory((data or b"").decode("utf-8"))
             merged, over = merge_entries(existing, entries, cap)
             if over:
-                overflow.setdefault(name, []).extend(over)
+                kept = overflow.setdefault(name, [])
+                kept.extend(entry for entry in over if entry not in kept)
             data = render_memory(merged).encode("utf-8")
         elif edit.kind == "yaml":
             # One document per file: every edit mutates it, and it is rendered in the
@@ -807,6 +818,7 @@ class _Builder:
         s(ItemKind.tts, "tts-config", self.tts_config)
         s(ItemKind.session_reset, "session", self.session_reset)
         s(ItemKind.agent_settings, "agents.defaults", self.agent_settings)
+        s(ItemKind.browser, "browser", self.browser)
         s(ItemKind.channel_settings, "channels", self.channels)
         s(ItemKind.channel_settings, "MESSAGING_CWD", self.messaging_cwd)
         s(ItemKind.secret, "secrets", self.secrets)
@@ -941,17 +953,34 @@ class _Builder:
             status, reason = ItemStatus.skipped, "no entries found"
         elif added == 0 and not over:
             status, reason = ItemStatus.skipped, "already matches (every entry is there)"
-        elif added == 0:
+        elif added == 0 and self.overflowed_before(overflow_name, over):
             status = ItemStatus.skipped
-            reason = (f"no room: {len(over)} entries over the {cap}-character cap "
-                      f"(they would go to overflow/{overflow_name}_overflow.txt)")
+            reason = (f"no room under the {cap}-character cap; its {len(over)} entries are "
+                      f"already in overflow/{overflow_name}_overflow.txt of an earlier run")
+        elif added == 0:
+            # Nothing fits, but the entries are kept: selecting the item writes them to the
+            # run's overflow file (deselecting leaves them out).
+            status = ItemStatus.archived
+            reason = (f"no room under the {cap}-character cap: its {len(over)} entries go to "
+                      f"overflow/{overflow_name}_overflow.txt in the run folder, not into {dest}")
         else:
             status = ItemStatus.migrated
             reason = f"{added} entries merged (§-separated, cap {cap} characters)"
             if over:
-                reason += f"; {len(over)} over the cap go to overflow/{overflow_name}_overflow.txt"
+                reason += (f"; {len(over)} over the cap go to overflow/{overflow_name}_overflow.txt "
+                           "in the run folder")
         self.add(PlanItem(item_id, kind, source, dest, status, reason, edits=edits))
         planned.extend(entries)
+
+    def overflowed_before(self, name: str, entries: list[str]) -> bool:
+        """Every one of ``entries`` is in the overflow file of an earlier (not undone) run."""
+        for run in previous_archives(self.profile):
+            data = _read_or_none(run / "overflow" / f"{name}_overflow.txt")
+            if data is not None:
+                lines = set(data.decode("utf-8", "replace").splitlines())
+                if all(entry in lines for entry in entries):
+                    return True
+        return False
 
     def memory_file(self, ws: Path, name: str, kind: ItemKind, dest: str) -> None:
         src = ws / name
@@ -1269,17 +1298,29 @@ class _Builder:
             if not isinstance(body, dict):
                 self.error(ItemKind.mcp_servers, item_id, source, dest, "not an object")
                 continue
-            converted = convert_mcp(body)
+            entry = mcp_entry(str(name), body)
+            converted = entry.config
+            needed = [c.var for c in entry.credentials] + entry.references
             found = find_secrets_in(body)
-            is_secret = bool(found) or "auth" in body
+            self.all_secrets.update(found)
+            notes = []
+            if needed:
+                refs = ", ".join(f"${{{var}}}" for var in dict.fromkeys(needed))
+                if self.migrate_secrets:
+                    notes.append(f"credentials as {refs}; their values go to .env (secret rows)")
+                else:
+                    notes.append(f"credentials as {refs}: set them in .env (or select their "
+                                 "secret rows / --migrate-secrets), or the server cannot log in")
+            if entry.dropped:
+                notes.append("left out: " + ", ".join(entry.dropped))
+            note = "; " + "; ".join(notes) if notes else ""
 
             def decide(doc: CommentedMap | None, name: str = name, converted: dict = converted,
-                       is_secret: bool = is_secret) -> tuple[ItemStatus, str]:
+                       note: str = note) -> tuple[ItemStatus, str]:
                 servers = doc.get("mcp_servers") if doc is not None else None
                 existing = servers.get(name) if isinstance(servers, dict) else None
                 if existing is None:
                     kind = "stdio" if "command" in converted else "http" if "url" in converted else "server"
-                    note = "; holds credentials (env/headers): opt in" if is_secret else ""
                     return ItemStatus.migrated, f"{kind} server, keys in snake_case{note}"
                 if plain(existing) == converted:
                     return ItemStatus.skipped, "already matches"
@@ -1288,8 +1329,13 @@ class _Builder:
             def mutate(doc: CommentedMap, name: str = name, converted: dict = converted) -> None:
                 _block_mapping(doc, "mcp_servers")[name] = to_yaml(converted)
 
-            self.yaml_item(ItemKind.mcp_servers, item_id, source, dest, decide, mutate,
-                           secret=is_secret, secret_values=tuple(found))
+            self.yaml_item(ItemKind.mcp_servers, item_id, source, dest, decide, mutate)
+            for credential in entry.credentials:
+                self.secret_item(credential.var, f"{source}.{credential.where}", credential.value,
+                                 what=f"MCP server {name} credential, referenced from config.yaml")
+            for var in dict.fromkeys(entry.references):
+                self.secret_item(var, f"{source} (${{{var}}})", f"${{{var}}}",
+                                 what=f"MCP server {name} credential, referenced from config.yaml")
 
     def command_allowlist(self) -> None:
         path = self.claw / "exec-approvals.json"
@@ -1541,6 +1587,28 @@ class _Builder:
             self.settings_item(kind, "settings:terminal", "openclaw.json " + " + ".join(sources),
                                "config.yaml terminal", values)
 
+    def browser(self) -> None:
+        """browser.cdpUrl -> browser.cdp_url; browser.headless -> browser.headed (negated).
+
+        Hermes 0.19.0 reads ``browser.headed`` (tools/browser_tool.py; DEFAULT_CONFIG has no
+        ``headless``), so the setting is carried over as its opposite. The other browser
+        keys stay in the archive.
+        """
+        browser = self.config.get("browser")
+        if not isinstance(browser, dict):
+            return
+        cdp = browser.get("cdpUrl") or browser.get("cdp_url")
+        headless = browser.get("headless")
+        values: dict[str, Any] = {
+            "browser.cdp_url": cdp.strip() if isinstance(cdp, str) and cdp.strip() else None,
+            "browser.headed": (not headless) if isinstance(headless, bool) else None,
+        }
+        if all(v is None for v in values.values()):
+            return
+        note = "headless is Hermes's headed, negated; other browser keys stay in the archive"
+        self.settings_item(ItemKind.browser, "settings:browser", "openclaw.json browser",
+                           "config.yaml browser", values, note=note)
+
     # -- .env
     def env_item(self, kind: ItemKind, item_id: str, source: str, key: str, value: str, *,
                  secret: bool = False, note: str = "", list_value: bool = False,
@@ -1582,9 +1650,10 @@ class _Builder:
         channels = self.config.get("channels")
         if not isinstance(channels, dict):
             channels = {}
+        # Allowlist variables as Hermes's gateway reads them (gateway/authz_mixin.py).
         allow_keys = {"telegram": "TELEGRAM_ALLOWED_USERS", "discord": "DISCORD_ALLOWED_USERS",
                       "slack": "SLACK_ALLOWED_USERS", "whatsapp": "WHATSAPP_ALLOWED_USERS",
-                      "signal": "SIGNAL_ALLOWED_USERS"}
+                      "signal": "SIGNAL_ALLOWED_USERS", "matrix": "MATRIX_ALLOWED_USERS"}
         for name, body in channels.items():
             if not isinstance(body, dict):
                 continue
@@ -1618,6 +1687,19 @@ class _Builder:
                     if isinstance(value, str) and value.strip():
                         self.env_item(ItemKind.channel_settings, f"env:{key}", f"{src}.{field_name}",
                                       key, value.strip())
+            if name == "matrix":
+                # gateway/config.py: MATRIX_HOMESERVER and MATRIX_USER_ID; the gateway turns
+                # Matrix on only once MATRIX_ACCESS_TOKEN (a secret row) is set too.
+                for field_names, key in ((("homeserverUrl", "homeserver", "homeServer"), "MATRIX_HOMESERVER"),
+                                         (("userId", "user"), "MATRIX_USER_ID")):
+                    field_name, value = next(
+                        ((f, v) for f in field_names
+                         if isinstance(v := self.channel_field(body, f), str) and v.strip()),
+                        (None, None))
+                    if field_name is not None and isinstance(value, str):
+                        self.env_item(ItemKind.channel_settings, f"env:{key}", f"{src}.{field_name}",
+                                      key, value.strip(),
+                                      note="Matrix starts once MATRIX_ACCESS_TOKEN is set (secret row)")
         if "telegram" not in channels:
             extra = self.telegram_allow_file()
             if extra:
@@ -1715,9 +1797,10 @@ class _Builder:
                              extra=extra,
                              what="provider API key" + (f"; custom_providers[{pid}].key_env = {key}" if extra else ""))
         for name, value in self.claw_env.items():
-            key = "HERMES_GATEWAY_TOKEN" if name == "OPENCLAW_GATEWAY_TOKEN" else name
-            if is_secret_name(name) or looks_secret(value):
-                self.secret_item(key, f".env {name}", value)
+            if name == "OPENCLAW_GATEWAY_TOKEN":
+                self.gateway_token(f".env {name}", value)
+            elif is_secret_name(name) or looks_secret(value):
+                self.secret_item(name, f".env {name}", value)
             else:
                 self.skip(ItemKind.secret, f"env:{name}@.env", f".env {name}", "—",
                           "not a setting Hermes reads: left in OpenClaw")
@@ -1747,7 +1830,7 @@ class _Builder:
         for dotted in ("gateway.auth.token", "gateway.remote.token"):
             value = _dig(self.config, dotted)
             if value:
-                self.secret_item("HERMES_GATEWAY_TOKEN", f"openclaw.json {dotted}", value, what="gateway token")
+                self.gateway_token(f"openclaw.json {dotted}", value)
         password = _dig(self.config, "gateway.auth.password")
         if password:
             self.all_secrets.add(str(password))
@@ -1773,6 +1856,19 @@ class _Builder:
                     self.secret_item(f"PLUGIN_{_env_name(pid)}_API_KEY",
                                      f"openclaw.json plugins.entries.{pid}.apiKey", body["apiKey"])
         self.collect_other_secrets()
+
+    def gateway_token(self, source: str, raw: Any) -> None:
+        """OpenClaw's gateway token has no Hermes counterpart: no Hermes code reads a
+        HERMES_GATEWAY_TOKEN, and its API server takes API_SERVER_KEY. Not migrated; the
+        gateway settings are archived (token redacted)."""
+        value, _ = self.resolve_value(raw)
+        if value:
+            self.all_secrets.add(value)
+        slug = re.sub(r"\s+", ":", source)
+        self.skip(ItemKind.secret, f"secret:gateway-token@{slug}", source, "—",
+                  "Hermes has no gateway token setting (nothing reads HERMES_GATEWAY_TOKEN; its "
+                  "API server uses API_SERVER_KEY): not migrated; the gateway settings are "
+                  "archived in archive/gateway-config.json with the token redacted", secret=True)
 
     def auth_profiles(self) -> None:
         base = self.claw / "agents"
@@ -1841,8 +1937,9 @@ class _Builder:
                 if value in (None, {}, []):
                     continue
                 dump = json.dumps(redact_json(value, secrets), indent=2, ensure_ascii=False) + "\n"
+                note = ARCHIVE_NOTES.get(dotted, "secrets redacted")
                 self.archive_item(f"archive:{fname}", f"openclaw.json {dotted}", f"archive/{fname}",
-                                  [(fname, dump.encode("utf-8"))], previous, note="secrets redacted")
+                                  [(fname, dump.encode("utf-8"))], previous, note=note)
             extras = {}
             channels = self.config.get("channels")
             for cname, body in (channels.items() if isinstance(channels, dict) else []):
@@ -1923,24 +2020,6 @@ def _yaml_lookup(doc: Any, dotted: str) -> Any:
             return _NotMapping(".".join(parts[:i]))
         node = node.get(part)
     return node
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
-
-
-def convert_mcp(body: dict[str, Any]) -> dict[str, Any]:
-    """An OpenClaw MCP server entry in Hermes's shape: keys snake_case, user maps kept."""
-    out: dict[str, Any] = {}
-    for key, value in body.items():
-        skey = _snake(str(key))
-        if skey in ("env", "headers", "tools"):
-            out[skey] = plain(value)
-        elif isinstance(value, dict):
-            out[skey] = {_snake(str(k)): plain(v) for k, v in value.items()}
-        else:
-            out[skey] = plain(value)
-    return out
 
 
 def find_secrets_in(value: Any, secret_key: bool = False) -> set[str]:

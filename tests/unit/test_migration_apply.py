@@ -44,7 +44,7 @@ def test_secrets_are_off_by_default(claw, profile):
     secrets = [i for i in plan.items if i.kind is ItemKind.secret and i.base_status is ItemStatus.migrated]
     assert {i.id for i in secrets} >= {"secret:TELEGRAM_BOT_TOKEN", "secret:DISCORD_BOT_TOKEN",
                                        "secret:SLACK_BOT_TOKEN", "secret:SLACK_APP_TOKEN",
-                                       "secret:HERMES_GATEWAY_TOKEN", "secret:OPENROUTER_API_KEY",
+                                       "secret:OPENROUTER_API_KEY",
                                        "secret:ANTHROPIC_API_KEY", "secret:OPENAI_API_KEY",
                                        "secret:LOCALVLLM_API_KEY"}
     assert all(not i.selected and i.status is ItemStatus.skipped for i in secrets)
@@ -79,10 +79,16 @@ def test_migrate_secrets_selects_one_value_per_key(claw, profile):
         c.after for c in plan.file_changes() if c.path == ".env")
 
 
-def test_gateway_token_duplicate_is_skipped_as_same_value(claw, profile):
+def test_gateway_token_is_not_migrated_because_hermes_reads_none(claw, profile):
     plan = build_plan(claw, profile, migrate_secrets=True)
-    dup = plan.get("secret:HERMES_GATEWAY_TOKEN@openclaw.json:gateway.auth.token")
-    assert dup.status is ItemStatus.skipped and "same value" in dup.reason
+    for item_id in ("secret:gateway-token@openclaw.json:gateway.auth.token",
+                    "secret:gateway-token@.env:OPENCLAW_GATEWAY_TOKEN"):
+        item = plan.get(item_id)
+        assert item.status is ItemStatus.skipped and not item.selected
+        assert "archive/gateway-config.json" in item.reason
+    assert "HERMES_GATEWAY_TOKEN" not in "".join(c.after or "" for c in plan.file_changes())
+    assert "gateway token is not migrated" in plan.get("archive:gateway-config.json").reason
+    assert FAKE_SECRETS["gateway"] not in json.dumps(plan.to_json())
 
 
 def test_display_text_and_json_never_show_secret_values(claw, profile):

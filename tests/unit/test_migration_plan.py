@@ -263,12 +263,16 @@ def test_mcp_servers_snake_case(claw, profile):
     assert "connect_timeout: 10" in text and "connectTimeout" not in text
 
 
-def test_mcp_server_with_credentials_is_a_secret_opt_in(tmp_path, profile):
+def test_mcp_server_credentials_are_references_and_their_values_opt_in(tmp_path, profile):
     config = openclaw_config()
     config["mcp"]["servers"]["github"] = {"command": "gh-mcp", "env": {"GITHUB_TOKEN": FAKE_SECRETS["mcp_github"]}}
     plan = build_plan(build_claw_tree(tmp_path / "claw", config=config), profile)
     item = plan.get("mcp:github")
-    assert item.secret and not item.selected
+    assert item.selected and not item.secret
+    assert "GITHUB_TOKEN: ${MCP_GITHUB_GITHUB_TOKEN}" in changed(plan, "config.yaml")
+    assert "set them in .env" in item.reason
+    secret = plan.get("secret:MCP_GITHUB_GITHUB_TOKEN")
+    assert secret.secret and not secret.selected
     assert FAKE_SECRETS["mcp_github"] not in changed(plan, "config.yaml")
     assert FAKE_SECRETS["mcp_github"] not in json.dumps(plan.to_json())
 

@@ -38,14 +38,14 @@ command_allowlist:
 #: Blocks neither writer touches: they must come out byte for byte.
 UNTOUCHED = (
     "# Hermes settings, edited by hand.\n",
-    "# Memory caps (Hermes defaults).\n"
+    ("# Memory caps (Hermes defaults).\n"
     "memory:\n"
     "    memory_char_limit: 2200    # keep in sync with the docs\n"
     "    user_char_limit: 1375\n"
     "\n"
     "terminal:\n"
     "    backend: 'local'\n"
-    "    timeout: 180   # seconds\n",
+    "    timeout: 180   # seconds\n"),
 )
 
 
