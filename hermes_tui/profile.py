@@ -197,3 +197,50 @@ def _write_new(path: Path, text: str, mode: int) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.chmod(path, mode)  # the umask may have narrowed it; never widened past `mode`
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """Who owns a profile's files, compared with the user running the wizard."""
+
+    #: Entries (relative to the profile) owned by someone else, at most ``limit`` of them.
+    foreign: tuple[str, ...]
+    #: The owners found on those entries (uids).
+    owners: tuple[int, ...]
+    #: True when the walk stopped at ``limit`` entries.
+    truncated: bool = False
+
+
+def check_ownership(path: Path, uid: int, *, limit: int = 20_000) -> Ownership:
+    """Entries of the profile at ``path`` that ``uid`` does not own: the folder itself, its
+    top-level files and everything in Hermes's own subfolders (what the gateway image
+    chowns to its user). Symbolic links are not followed. Never changes anything."""
+    foreign: list[str] = []
+    owners: set[int] = set()
+    seen = 0
+
+    def visit(entry: Path) -> None:
+        nonlocal seen
+        seen += 1
+        try:
+            owner = entry.lstat().st_uid
+        except OSError:
+            return
+        if owner != uid:
+            owners.add(owner)
+            foreign.append(str(entry.relative_to(path)) if entry != path else ".")
+
+    visit(path)
+    try:
+        top = sorted(path.iterdir())
+    except OSError:
+        top = []
+    for entry in top:
+        visit(entry)
+        if entry.name in PROFILE_DIRS and entry.is_dir() and not entry.is_symlink():
+            for root, dirs, files in os.walk(entry):
+                for name in (*dirs, *files):
+                    if seen >= limit:
+                        return Ownership(tuple(foreign), tuple(sorted(owners)), True)
+                    visit(Path(root) / name)
+    return Ownership(tuple(foreign), tuple(sorted(owners)))

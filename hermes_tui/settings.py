@@ -19,6 +19,6 @@ class Settings:
     docker_host: str | None = None
     router_url: str | None = None
     claw_dir: Path | None = None
-    #: What the gateway container runs; None means the image's ``gateway run``. Tests use a
-    #: stand-in that serves /health, since the real Hermes image cannot be pulled here.
+    #: What the gateway container runs; None means the image's ``gateway run``. Tests set it
+    #: to make a gateway crash on purpose.
     gateway_command: tuple[str, ...] | None = None

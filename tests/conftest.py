@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -91,3 +91,20 @@ def hermes_venv():
             pytest.fail(f"CI=true but the real Hermes could not be installed: {exc}",
                         pytrace=False)
         pytest.skip(f"the real Hermes could not be installed: {exc}")
+
+
+@pytest.fixture
+def nobody_dir() -> Iterator[Path]:
+    """A fresh folder owned by user ``nobody`` that ``nobody`` can reach (pytest's own
+    tmp_path sits under a root-only folder). Removed afterwards."""
+    import tempfile
+
+    if os.geteuid() != 0:
+        _unavailable("a folder for another user needs root; this session is not root")
+    folder = Path(tempfile.mkdtemp(prefix="hermes-tui-nobody-"))
+    folder.chmod(0o755)
+    os.chown(folder, 65534, 65534)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,7 +1,7 @@
 """``hermes-tui doctor``: check everything setup made, one line per check, with the fix.
 
-Checks, in order: engine reachable, image present, profile valid, config readable, router
-reachable, gateway healthy. A check that cannot run because an earlier one failed counts
+Checks, in order: engine reachable, image present, profile valid, profile files owned by
+the user, config readable, router reachable, gateway healthy (answering as hermes-agent). A check that cannot run because an earlier one failed counts
 as failing and says so. Exit 0 only when every check passes (a router check skipped for
 want of a router URL does not fail).
 
@@ -28,7 +28,9 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 
 #: Check names, in the order they run (also the labels printed).
-CHECKS = ("engine", "image", "profile", "config", "router", "gateway")
+CHECKS = ("engine", "image", "profile", "owner", "config", "router", "gateway")
+#: Entries listed under a failed ownership check.
+OWNER_LINES = 5
 LOG_LINES = 8
 
 
@@ -120,6 +122,38 @@ def _profile_check(settings: Settings, name: str | None) -> Check:
     return Check("profile", "ok", f"'{name}' at {where}/ (.env 0600)")
 
 
+def _owner_check(settings: Settings, name: str) -> Check:
+    """Profile files the user no longer owns: the gateway image chowns what it is given to
+    HERMES_UID/HERMES_GID, or to uid 10000 when they are not passed (older versions of
+    this wizard, or a gateway started by hand)."""
+    from hermes_tui.paths import display_path
+    from hermes_tui.profile import check_ownership
+
+    folder = settings.paths.profile_dir(name)
+    uid, gid = os.getuid(), os.getgid()
+    found = check_ownership(folder, uid)
+    where = display_path(folder)
+    if not found.foreign:
+        return Check("owner", "ok", f"every file in {where}/ is yours (uid {uid})")
+    owners = ", ".join(str(o) for o in found.owners)
+    count = f"{len(found.foreign)}{'+' if found.truncated else ''}"
+    if uid == 0:
+        # Root reads every file anyway; the image gives root's files to uid 10000 because
+        # it accepts HERMES_UID only from 1 to 65534.
+        return Check("owner", "ok", f"{count} entries in {where}/ belong to uid {owners} (the "
+                     "gateway image's user: it does not take uid 0); root can still read them")
+    return Check(
+        "owner", "fail",
+        f"{count} entries in {where}/ belong to uid {owners}, not to you (uid {uid}): the "
+        "wizard may no longer read or update them",
+        f"sudo chown -R {uid}:{gid} {folder}  - then restart the gateway (r on the "
+        "dashboard): hermes-tui passes your uid to the image, so it stays yours.",
+        tuple(found.foreign[:OWNER_LINES])
+        + ((f"… and {len(found.foreign) - OWNER_LINES} more",)
+           if len(found.foreign) > OWNER_LINES else ()),
+    )
+
+
 def _config_check(settings: Settings, name: str) -> tuple[Check, object | None]:
     from hermes_tui.bridge.sync import ConfigError, read_synced
     from hermes_tui.paths import display_path
@@ -186,10 +220,15 @@ async def _gateway_check(engine: EngineInfo, name: str) -> Check:
         return Check("gateway", "ok", f"{box} running (API server off: /health not checked)")
     url = f"http://127.0.0.1:{status.api_port}/health"
     if status.health != "ok":
-        return Check("gateway", "fail", f"{box} running but GET {url} does not answer 200",
-                     f"Read its log (docker logs {box}); check API_SERVER_PORT "
-                     f"({status.api_port}) in the profile's .env and that nothing else uses it.")
-    return Check("gateway", "ok", f"{box} running, {url} OK, restarts {status.restart_count}")
+        return Check("gateway", "fail",
+                     f"{box} running but GET {url} does not answer as hermes-agent "
+                     f"({status.health_detail or 'no answer'})",
+                     f"Read its log (docker logs {box}); check API_SERVER_KEY and "
+                     f"API_SERVER_PORT ({status.api_port}) in the profile's .env (Hermes "
+                     "refuses to start its API server without a key) and that nothing else "
+                     "uses the port.")
+    return Check("gateway", "ok", f"{box} running, {url} answers as {status.health_detail}, "
+                 f"restarts {status.restart_count}")
 
 
 async def run_checks(
@@ -205,6 +244,10 @@ async def run_checks(
 
     profile_check = _profile_check(settings, profile)
     checks.append(profile_check)
+    if profile and profile_check.passed:
+        checks.append(_owner_check(settings, profile))
+    else:
+        checks.append(_blocked("owner", "the profile is not valid"))
     if profile and profile_check.passed:
         config_check, _ = _config_check(settings, profile)
     else:

@@ -542,11 +542,28 @@ class Setup:
             raise StepFailed("gateway did not start", error.message, error.fix, more) from error
         where = ""
         if status.api_port is not None:
-            where = f" at http://127.0.0.1:{status.api_port} (health {status.health or 'not checked'})"
+            where = f" at http://127.0.0.1:{status.api_port} ({status.health_detail or 'health not checked'})"
         self.finish(step, f"gateway {status.summary}{where} in {time.monotonic() - began:.1f} s",
                     StepStatus.DONE)
+        for line in api_access_lines(gateway.profile_dir / ".env"):
+            self.console.print(f"  {line}")
         self.console.print("Setup complete. Run hermes-tui for the dashboard, "
                            "hermes-tui status for a summary.")
+
+
+def api_access_lines(env_path: Path) -> list[str]:
+    """How to call the gateway's API, for plain output: the key stays in ``.env``, masked."""
+    from hermes_tui.engine.api_server import KEY_ENV, read_api_server
+    from hermes_tui.paths import display_path
+
+    api = read_api_server(env_path)
+    if api is None:
+        return []
+    return [
+        f"API: {api.base_url} (OpenAI-compatible)",
+        f"API key: {api.masked}, in {display_path(env_path)} as {KEY_ENV}",
+        f'Try: curl -H "Authorization: Bearer ${KEY_ENV}" {api.base_url}/models',
+    ]
 
 
 def run(args: argparse.Namespace) -> int:

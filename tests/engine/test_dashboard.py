@@ -17,9 +17,9 @@ from hermes_tui.state import StateStore, StepId, StepStatus
 from hermes_tui.ui.screens.dashboard import DashboardScreen
 from tests.support.states import at
 
-#: Serves /health on the API port the wizard gives the profile (busybox httpd, host network).
-HEALTH_SERVER = ("sh", "-c", ("mkdir -p /tmp/w && echo ok > /tmp/w/health && "
-                              "exec httpd -f -p \"$API_SERVER_PORT\" -h /tmp/w"))
+#: The image's own `gateway run`: the test image's stand-in keeps Hermes's contracts (it
+#: reads the profile's .env, needs API_SERVER_KEY, answers /health as hermes-agent).
+HEALTH_SERVER = None
 CRASH = ("sh", "-c", "echo 'config broken: no model' >&2; exit 3")
 
 

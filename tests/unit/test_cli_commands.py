@@ -101,8 +101,8 @@ def test_doctor_without_engine_fails_at_engine_with_the_fix_and_says_what_was_no
     assert lines_of(out, "profile")[0].startswith("FAIL profile")
     assert lines_of(out, "router")[0].startswith("skip router")
     assert [line.split()[1] for line in lines if re.match(r"^(ok|FAIL|skip)\s", line)] == [
-        "engine", "image", "profile", "config", "router", "gateway"]
-    assert "5 of 6 checks failed." in out
+        "engine", "image", "profile", "owner", "config", "router", "gateway"]
+    assert "6 of 7 checks failed." in out
     assert not ESCAPE.search(out), "no colour codes when piped"
 
 
@@ -116,6 +116,47 @@ def test_doctor_passes_profile_and_config_checks_for_a_valid_profile(cli, tmp_pa
     assert "(.env 0600)" in done.stdout
     config = lines_of(done.stdout, "config")[0]
     assert config.startswith("ok   config") and "2 model(s), default qwen" in config
+
+
+def test_doctor_says_profile_files_are_the_users_own(cli, tmp_path):
+    make_profiles(tmp_path)
+    done = cli("doctor")
+    line = lines_of(done.stdout, "owner")[0]
+    assert line.startswith("ok   owner") and f"uid {os.getuid()}" in line
+
+
+def test_doctor_as_root_explains_files_the_image_gave_to_uid_10000(cli, tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("chown to another uid needs root; the non-root case runs as nobody below")
+    paths = make_profiles(tmp_path)
+    os.chown(paths.profile_dir("bot") / ".env", 10000, 10000)
+    os.chown(paths.profile_dir("bot") / "sessions", 10000, 10000)
+    line = lines_of(cli("doctor").stdout, "owner")[0]
+    assert line.startswith("ok   owner") and "uid 10000" in line and "root can still read" in line
+
+
+def test_doctor_flags_files_a_user_no_longer_owns_with_the_chown_fix(
+    nobody_dir, nobody_python
+):
+    """Run as user nobody for real: the image gave two files to uid 10000."""
+    tmp_path = nobody_dir
+    paths = make_profiles(tmp_path)
+    for root, dirs, files in os.walk(tmp_path):
+        for name in [root, *(os.path.join(root, n) for n in (*dirs, *files))]:
+            os.chown(name, 65534, 65534)
+    os.chown(paths.profile_dir("bot") / ".env", 10000, 10000)
+    os.chown(paths.profile_dir("bot") / "memories", 10000, 10000)
+    snippet = (
+        "import sys; from hermes_tui.cli import main; "
+        "sys.exit(main(['doctor', '--data-dir', sys.argv[1], '--docker-host', sys.argv[2]]))"
+    )
+    done = nobody_python(snippet, [str(tmp_path), NO_ENGINE])
+    out = done.stdout
+    line = lines_of(out, "owner")[0]
+    assert line.startswith("FAIL owner") and "2 entries" in line and "uid 10000" in line, out
+    assert "not to you (uid 65534)" in line
+    assert f"Fix: sudo chown -R 65534:65534 {paths.profile_dir('bot')}" in out
+    assert ".env" in out and "memories" in out
 
 
 def test_doctor_flags_an_env_file_readable_by_others_with_a_chmod_fix(cli, tmp_path):
