@@ -61,6 +61,19 @@ BUSYBOX_APPLETS: Final = (
     "httpd",
     "env",
     "wget",
+    # for the entrypoint's stage-2 hook and the stand-in gateway
+    "su",
+    "id",
+    "chown",
+    "chmod",
+    "sed",
+    "grep",
+    "tail",
+    "tr",
+    "mkdir",
+    "mktemp",
+    "stat",
+    "printf",
 )
 
 IMAGE_REPOSITORY: Final = "hermes-test"
@@ -70,6 +83,182 @@ DEFAULT_REGISTRY_PORT: Final = 5000
 DEFAULT_TIMEOUT: Final = 60.0
 
 _MNT_DETACH: Final = 2
+
+# --------------------------------------------------------------------------- #
+# The stand-in for the published Hermes image's contracts
+# --------------------------------------------------------------------------- #
+
+#: The published image's data folder (``ENV HERMES_HOME``), where the profile is mounted.
+HERMES_HOME: Final = "/opt/data"
+#: The hermes user's uid and gid when HERMES_UID/HERMES_GID (PUID/PGID) are unset or invalid.
+HERMES_DEFAULT_ID: Final = 10000
+HERMES_VERSION: Final = "0.19.0"
+ENTRYPOINT_PATH: Final = "/usr/local/bin/hermes-entrypoint"
+HERMES_STAND_IN_PATH: Final = "/usr/local/bin/hermes"
+IMAGE_PATH_ENV: Final = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#: Sub-folders of HERMES_HOME the published image's stage-2 hook hands to hermes recursively.
+HERMES_MANAGED_DIRS: Final = (
+    "cron", "sessions", "logs", "hooks", "memories", "skills", "skins", "plans",
+    "workspace", "home", "profiles", "pairing", "platforms/pairing", "lazy-packages",
+)
+#: The stand-in gateway logs this first, so a test (or a person) can tell it from Hermes.
+STAND_IN_BANNER: Final = "hermes-test stand-in for hermes gateway run, not the real Hermes"
+#: The real gateway's log line when the API server has no key (word for word).
+REFUSAL: Final = "[Api_Server] Refusing to start: API_SERVER_KEY is required for the API server"
+#: What the entrypoint says when started with ``--user``.
+USER_REFUSAL: Final = "must start as root"
+
+# The published image's start-up contract (see ../shared/reference/real-hermes.md): start
+# as root or be refused; remap `hermes` to HERMES_UID/HERMES_GID (aliases PUID/PGID) when
+# 1-65534, else 10000; when /opt/data is not that user's, give it /opt/data itself (not
+# recursively) and the hermes-managed sub-folders; always give it the top-level files
+# (owner rw); then run the command as hermes with HOME=/opt/data. `gateway run` (any
+# argument that is not an executable) goes to `hermes`; an executable runs as given.
+# busybox has no setuidgid: `su -p` keeps the environment and execs, it does not fork.
+_ENTRYPOINT_SCRIPT: Final = r"""#!/bin/sh
+set -eu
+HERMES_HOME="${HERMES_HOME:-@HOME@}"
+
+is_id() {
+    case "$1" in ''|*[!0-9]*) return 1 ;; esac
+    [ "$1" -ge 1 ] && [ "$1" -le 65534 ]
+}
+
+run_as_hermes() {
+    export HOME="$HERMES_HOME"
+    if [ "$(id -u)" != 0 ]; then exec "$@"; fi
+    exec su -p -s /bin/sh hermes -c 'exec "$@"' hermes "$@"
+}
+
+me="$(id -u)"
+if [ "$me" != 0 ] && [ "$me" != "$(id -u hermes)" ]; then
+    echo "hermes-test: started as uid $me (docker run --user): this image @USER_REFUSAL@ to" \
+         "give $HERMES_HOME to its hermes user. Start it without --user and pass" \
+         "HERMES_UID/HERMES_GID (or PUID/PGID) to choose that user's ids." >&2
+    exit 1
+fi
+
+if [ "$me" = 0 ]; then
+    uid="${HERMES_UID:-${PUID:-}}"
+    gid="${HERMES_GID:-${PGID:-}}"
+    is_id "$uid" || uid=@DEFAULT_ID@
+    is_id "$gid" || gid=@DEFAULT_ID@
+    sed -i "s/^hermes:x:[0-9]*:[0-9]*:/hermes:x:$uid:$gid:/" /etc/passwd
+    sed -i "s/^hermes:x:[0-9]*:/hermes:x:$gid:/" /etc/group
+    mkdir -p "$HERMES_HOME"
+    if [ "$(stat -c %u "$HERMES_HOME")" != "$uid" ]; then
+        echo "hermes-test: giving $HERMES_HOME to hermes ($uid:$gid)"
+        chown "$uid:$gid" "$HERMES_HOME"
+        for sub in @MANAGED@; do
+            if [ -e "$HERMES_HOME/$sub" ] && [ ! -L "$HERMES_HOME/$sub" ]; then
+                chown -R "$uid:$gid" "$HERMES_HOME/$sub"
+            fi
+        done
+    fi
+    for path in "$HERMES_HOME"/* "$HERMES_HOME"/.[!.]* "$HERMES_HOME"/..?*; do
+        if [ -f "$path" ] && [ ! -L "$path" ]; then
+            chown "$uid:$gid" "$path"
+            chmod u+rw "$path"
+        fi
+    done
+fi
+
+[ "$#" -gt 0 ] || set -- gateway run
+case "$1" in */*) run_as_hermes "$@" ;; esac
+if command -v "$1" >/dev/null 2>&1; then run_as_hermes "$@"; fi
+run_as_hermes hermes "$@"
+"""
+
+# `hermes gateway run`, keeping the real gateway's API server contract: it reads
+# $HERMES_HOME/.env itself and .env beats the container's environment (python-dotenv,
+# override=True; plain, "double-quoted" with \" and \\, and 'single-quoted' values); the
+# API server is off unless API_SERVER_ENABLED is truthy; without a key of 16+ characters
+# it refuses and the process keeps running without listening; otherwise GET /health
+# answers the real JSON (busybox httpd sends no Content-Type for an extension-less file).
+_HERMES_SCRIPT: Final = r"""#!/bin/sh
+set -u
+if [ "${1:-}" != gateway ] || [ "${2:-}" != run ]; then
+    echo "hermes-test: only 'hermes gateway run' exists in this stand-in (got: $*)" >&2
+    exit 2
+fi
+HERMES_HOME="${HERMES_HOME:-@HOME@}"
+env_file="$HERMES_HOME/.env"
+
+# The value python-dotenv reads for $1 (its last binding); status 1 when there is none.
+dotenv_value() {
+    [ -r "$env_file" ] || return 1
+    line="$(tr -d '\r' < "$env_file" \
+        | grep -E "^[[:space:]]*(export[[:space:]]+)?$1[[:space:]]*=" | tail -n 1)"
+    [ -n "$line" ] || return 1
+    value="$(printf '%s' "${line#*=}" | sed 's/^[[:space:]]*//')"
+    case "$value" in
+        \"*) printf '%s' "$value" \
+                 | sed -e 's/^"\(\([^"\\]\|\\.\)*\)".*$/\1/' -e 's/\\\(["\\]\)/\1/g' ;;
+        \'*) printf '%s' "$value" | sed "s/^'\([^']*\)'.*$/\1/" ;;
+        *) printf '%s' "$value" | sed -e 's/[[:space:]][[:space:]]*#.*$//' -e 's/[[:space:]]*$//' ;;
+    esac
+}
+
+for key in API_SERVER_ENABLED API_SERVER_HOST API_SERVER_PORT API_SERVER_KEY; do
+    if value="$(dotenv_value "$key")"; then export "$key=$value"; fi
+done
+host="${API_SERVER_HOST:-127.0.0.1}"
+port="${API_SERVER_PORT:-8642}"
+key="${API_SERVER_KEY:-}"
+echo "@BANNER@ (HERMES_HOME=$HERMES_HOME, uid $(id -u), gid $(id -g))"
+
+idle() {
+    # Foreground sleeps: under su, SIGCHLD may be ignored, and then `wait` returns at once
+    # and a `sleep & wait` loop forks without end (it exhausted the host's pids once).
+    while :; do sleep 3600; done
+}
+
+enabled="$(printf '%s' "${API_SERVER_ENABLED:-}" | tr 'A-Z' 'a-z' | tr -d ' \t')"
+case "$enabled" in
+    1|true|yes|on) ;;
+    *) echo "hermes-test: the API server is off (API_SERVER_ENABLED is not true)"; idle ;;
+esac
+if [ -z "$key" ]; then
+    echo "@REFUSAL@, including loopback-only binds on $host."
+    idle
+fi
+if [ "${#key}" -lt 16 ]; then
+    echo "[Api_Server] Refusing to start: API_SERVER_KEY is a placeholder or too short" \
+         "(<16 chars)."
+    idle
+fi
+www="$(mktemp -d /tmp/hermes-test-www.XXXXXX)"
+printf '%s' '{"status": "ok", "platform": "hermes-agent", "version": "@VERSION@"}' \
+    > "$www/health"
+echo "hermes-test: API server on http://$host:$port (GET /health)"
+httpd -f -p "$host:$port" -h "$www" &
+server=$!
+trap 'kill "$server" 2>/dev/null; exit 0' TERM INT
+wait "$server"
+"""
+
+
+def _fill(script: str) -> str:
+    for token, value in (
+        ("@HOME@", HERMES_HOME),
+        ("@DEFAULT_ID@", str(HERMES_DEFAULT_ID)),
+        ("@MANAGED@", " ".join(HERMES_MANAGED_DIRS)),
+        ("@BANNER@", STAND_IN_BANNER),
+        ("@REFUSAL@", REFUSAL),
+        ("@USER_REFUSAL@", USER_REFUSAL),
+        ("@VERSION@", HERMES_VERSION),
+    ):
+        script = script.replace(token, value)
+    return script
+
+
+#: ``docker import --change`` lines: the published image's ENTRYPOINT/ENV/CMD shape.
+IMAGE_CHANGES: Final = (
+    f'ENTRYPOINT ["{ENTRYPOINT_PATH}"]',
+    'CMD ["gateway", "run"]',
+    f"ENV HERMES_HOME={HERMES_HOME}",
+    f"ENV PATH={IMAGE_PATH_ENV}",
+)
 
 
 class EngineError(RuntimeError):
@@ -626,13 +815,23 @@ class LocalEngine:
 
     # -- internals: the test images ------------------------------------------ #
 
-    def _docker(self, *args: str, timeout: float = 180) -> str:
-        """Run the Debian docker CLI against this engine; return its output."""
+    def docker_cli(self, *args: str) -> tuple[list[str], dict[str, str]]:
+        """The argv and environment that run the Debian docker CLI against this engine
+        (for callers that stream, e.g. a tar into ``docker import -``)."""
         env = {key: value for key, value in os.environ.items() if not key.startswith("DOCKER_")}
         env["DOCKER_CONFIG"] = str(self.state_dir / "client")  # not ~/.docker
         env["DOCKER_BUILDKIT"] = "0"  # no BuildKit here: the legacy builder
+        return [DOCKER_CLIENT, "-H", self.docker_host, *args], env
+
+    def docker(self, *args: str, timeout: float = 180) -> str:
+        """Run the docker CLI against this engine; its output (`EngineError` on failure)."""
+        return self._docker(*args, timeout=timeout)
+
+    def _docker(self, *args: str, timeout: float = 180) -> str:
+        """Run the Debian docker CLI against this engine; return its output."""
+        argv, env = self.docker_cli(*args)
         result = subprocess.run(
-            [DOCKER_CLIENT, "-H", self.docker_host, *args],
+            argv,
             stdin=subprocess.DEVNULL,
             capture_output=True,
             env=env,
@@ -650,7 +849,8 @@ class LocalEngine:
         build.mkdir()
         rootfs_tar = build / "rootfs.tar"
         rootfs_tar.write_bytes(_busybox_rootfs())
-        self._docker("import", "--change", 'CMD ["sh"]', str(rootfs_tar), BASE_IMAGE)
+        changes = [arg for change in IMAGE_CHANGES for arg in ("--change", change)]
+        self._docker("import", *changes, str(rootfs_tar), BASE_IMAGE)
 
         for name in ("layer-a", "layer-b", "layer-c", "layer-d"):
             (build / name).write_bytes(os.urandom(LAYER_SIZE))
@@ -679,18 +879,51 @@ def _temp_base() -> str:
     return base if len(base) <= 40 else "/tmp"
 
 
+def hermes_etc_files() -> dict[str, tuple[str, int]]:
+    """``/etc/passwd`` and ``/etc/group`` with root and a ``hermes`` user (uid and gid
+    10000, home /opt/data) as the published image has them: path → (text, mode)."""
+    hid = HERMES_DEFAULT_ID
+    return {
+        "/etc/passwd": (
+            f"root:x:0:0:root:/root:/bin/sh\nhermes:x:{hid}:{hid}:Hermes:{HERMES_HOME}:/bin/sh\n",
+            0o644,
+        ),
+        "/etc/group": (f"root:x:0:\nhermes:x:{hid}:\n", 0o644),
+    }
+
+
+def add_file(tar: tarfile.TarFile, path: str, data: bytes, mode: int, mtime: int) -> None:
+    """Add a regular file owned by root to ``tar`` (``path`` absolute or relative)."""
+    info = tarfile.TarInfo(path.lstrip("/"))
+    info.size, info.mode, info.mtime = len(data), mode, mtime
+    tar.addfile(info, io.BytesIO(data))
+
+
 def _busybox_rootfs() -> bytes:
-    """A tar of a minimal root filesystem: static busybox plus applet links."""
+    """A tar of a minimal root filesystem: static busybox plus applet links, and the
+    stand-in's entrypoint, `hermes` script, users and /opt/data."""
     busybox = _busybox_path()
     if busybox is None:
         raise EngineError("no static busybox")
     buffer = io.BytesIO()
     now = int(time.time())
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for directory, mode in (("bin", 0o755), ("etc", 0o755), ("tmp", 0o1777), ("root", 0o700)):
+        folders = (
+            ("bin", 0o755), ("etc", 0o755), ("tmp", 0o1777), ("root", 0o700),
+            ("usr", 0o755), ("usr/local", 0o755), ("usr/local/bin", 0o755),
+            ("opt", 0o755), (HERMES_HOME.lstrip("/"), 0o755),
+        )
+        for directory, mode in folders:
             info = tarfile.TarInfo(directory)
             info.type, info.mode, info.mtime = tarfile.DIRTYPE, mode, now
             tar.addfile(info)
+        files = {
+            **hermes_etc_files(),
+            ENTRYPOINT_PATH: (_fill(_ENTRYPOINT_SCRIPT), 0o755),
+            HERMES_STAND_IN_PATH: (_fill(_HERMES_SCRIPT), 0o755),
+        }
+        for path, (text, mode) in files.items():
+            add_file(tar, path, text.encode(), mode, now)
         tar.add(busybox, arcname="bin/busybox")
         for applet in BUSYBOX_APPLETS:
             info = tarfile.TarInfo(f"bin/{applet}")
