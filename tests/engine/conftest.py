@@ -5,7 +5,8 @@ registry holding ``hermes-test:1`` and ``:2`` (see `tests.support.engine`).
 Where that is impossible (not root, packages missing) the tests are skipped,
 except under ``CI=true``, where a skip would hide missing coverage: there they
 fail.  `cold_engine` hands out the same engine with no local containers or
-images, so the first pull in a test is always a cold one.
+images, so the first pull in a test is always a cold one. `hermes_image` (session scope)
+adds an image with the real Hermes to the same registry (see `tests.support.hermes_image`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.engine import EngineError, LocalEngine, can_run
+from tests.support.hermes import HermesVenv
 
 
 def _in_ci() -> bool:
@@ -42,6 +44,27 @@ def local_engine() -> Iterator[LocalEngine]:
         yield engine
     finally:
         engine.stop()
+
+
+@pytest.fixture(scope="session")
+def hermes_image(local_engine: LocalEngine, hermes_venv: HermesVenv) -> str:
+    """The real Hermes (the cached `hermes_venv`) as an image in the session registry:
+    ``<registry>/hermes-real:0.19.0``, not present in the engine (the first use pulls it).
+
+    Built once per session (~1 min: import ~16 s, push ~23 s; see
+    `tests.support.hermes_image`). A build failure fails the tests that need it.
+    """
+    from tests.support.hermes_image import publish_hermes_image
+
+    try:
+        image = publish_hermes_image(local_engine, hermes_venv)
+    except EngineError as error:
+        pytest.fail(f"the real Hermes image could not be built: {error}", pytrace=False)
+    print(
+        f"\n{image.ref}: {image.bytes / 1e6:.0f} MB in {image.files} files, import "
+        f"{image.import_seconds:.1f} s, push {image.push_seconds:.1f} s"
+    )
+    return image.ref
 
 
 @pytest.fixture
