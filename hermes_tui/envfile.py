@@ -1,11 +1,12 @@
-"""Read and update a Hermes profile ``.env`` without losing anything the user wrote.
+r"""Read and update a Hermes profile ``.env`` without losing anything the user wrote.
 
 Hermes loads ``.env`` with python-dotenv (``hermes_cli/env_loader.py``: ``load_dotenv``,
 override on, interpolation on), so this module parses with python-dotenv's own parser and
 resolves ``${NAME}`` / ``${NAME:-default}`` references as it does, and writes values in a
 form that loader reads back exactly. python-dotenv has no escape for a literal ``${`` (it
 expands inside single and double quotes alike), so the writer spells it ``${:-$}{``: a
-reference to the empty name, which no environment can hold, defaulting to ``$``.
+reference to the empty name, which no environment can hold, defaulting to ``$``. A value's
+last backslash is spelled ``${:-\}`` the same way, for older python-dotenv parsers.
 
 Updating a key rewrites only that key's line; comments, blank lines, unknown keys and
 malformed lines stay as they were. The file is always written atomically with mode 0600:
@@ -32,6 +33,8 @@ _PLAIN_RE = re.compile(r"[A-Za-z0-9_./:@+,%^~-]+")
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"}
 #: How a literal "${" is written so that python-dotenv's interpolation yields "${".
 LITERAL_DOLLAR_BRACE = "${:-$}{"
+#: How a value's last backslash is written (see `format_value`).
+TRAILING_BACKSLASH = "${:-\\}"
 # python-dotenv counts the blank lines above a binding as part of it; they are the user's.
 _LEADING_BLANKS = re.compile(r"(?:[ \t]*\r?\n)*")
 
@@ -44,8 +47,13 @@ def format_value(value: str) -> str:
     """The text to put after ``KEY=`` so Hermes's loader returns exactly ``value``."""
     if _PLAIN_RE.fullmatch(value):
         return value
-    quoted = "".join(_ESCAPES.get(ch, ch) for ch in value)
-    return '"' + quoted.replace("${", LITERAL_DOLLAR_BRACE) + '"'
+    quoted = "".join(_ESCAPES.get(ch, ch) for ch in value).replace("${", LITERAL_DOLLAR_BRACE)
+    if value.endswith("\\"):
+        # python-dotenv before 1.2.4 (Hermes 0.19.0 ships 1.2.2) reads `\\"` as an escaped
+        # quote, so a closing quote right after an escaped backslash runs the value on into
+        # the next lines. The last backslash is spelled as an interpolation default instead.
+        quoted = quoted[:-2] + TRAILING_BACKSLASH
+    return '"' + quoted + '"'
 
 
 def parse_env(text: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
