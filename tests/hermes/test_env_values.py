@@ -68,3 +68,28 @@ def test_values_the_wizard_writes_reach_hermes_exactly(
     assert (profile / ".env").read_bytes() == written
     # And the wizard reads back what Hermes reads.
     assert {k: v for k, v in read_env(profile / ".env").items() if k in TRICKY} == TRICKY
+
+
+def test_hundreds_of_random_hazardous_values_reach_hermes_exactly(
+    hermes_venv: HermesVenv, tmp_path: Path
+) -> None:
+    """One file, many keys: a value that runs on into the next line would break its
+    neighbours too, so they are all read back in one go (seeded: the same every run)."""
+    import random
+
+    rng = random.Random(20261130)
+    alphabet = " #'\"=\\\n\t$a1é€😀{}:-_"
+    values = {
+        f"HERMES_TUI_R{i:03d}": "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24)))
+        for i in range(300)
+    }
+    profile = tmp_path / "bot"
+    profile.mkdir()
+    update_env(profile / ".env", values)
+
+    done = hermes_venv.run_python(READ_BACK, profile, json.dumps(list(values)))
+    assert done.returncode == 0, done.stderr
+    line = next(x for x in done.stdout.splitlines() if x.startswith("ORACLE:"))
+    seen = json.loads(line.removeprefix("ORACLE:"))
+    wrong = {k: (seen[k], v) for k, v in values.items() if seen[k] != v}
+    assert not wrong
