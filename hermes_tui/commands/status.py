@@ -15,7 +15,7 @@ Works without an engine: the gateway state is then "unknown" and a note says why
           "current": true,
           "path": "/home/me/.local/share/hermes/profiles/bot",
           "gateway": {"state": "running", "exit_code": null, "health": "ok",
-                      "api_port": 8642, "restart_count": 0},
+                      "api_port": 8642, "restart_count": 0, "version": "0.19.0"},
           "channels": ["telegram"],
           "models": ["llama3.2:3b", "qwen2.5:7b"],
           "default_model": "llama3.2:3b",
@@ -27,7 +27,9 @@ Works without an engine: the gateway state is then "unknown" and a note says why
 
 ``gateway.state`` is "running", "restarting", "exited", "created", "paused", "missing"
 (no container) or "unknown" (no engine). ``health`` is "ok", "failing" or null (not
-running, API server off, or not checked). ``channels``: the wizard's choice for the current
+running, API server off, or not checked; "ok" only when ``/health`` answers as
+hermes-agent), ``version`` the Hermes version it reported (null when not known); only
+this data dir's gateways count, though other data dirs may share the engine. ``channels``: the wizard's choice for the current
 profile, the channels whose keys are set in ``.env`` for the others. ``models``,
 ``default_model`` and ``router_url`` are what the profile's ``config.yaml`` says (the
 router URL as Hermes calls it from its container). ``error`` says why a profile's files
@@ -90,7 +92,7 @@ async def _gateways(settings: Settings) -> tuple[dict[str, Any], dict[str, Gatew
 
     try:
         async with engine_client(engine) as docker:
-            return info, await find_gateways(docker)
+            return info, await find_gateways(docker, data_dir=settings.paths.profiles)
     except Exception as exc:  # noqa: BLE001 - any engine failure: state unknown, said so
         info["note"] = f"gateway state unknown: the engine failed to list containers ({exc})"
         return info, None
@@ -99,12 +101,13 @@ async def _gateways(settings: Settings) -> tuple[dict[str, Any], dict[str, Gatew
 def _gateway_json(status: GatewayStatus | None, known: bool) -> dict[str, Any]:
     if not known:
         return {"state": "unknown", "exit_code": None, "health": None, "api_port": None,
-                "restart_count": None}
+                "restart_count": None, "version": None}
     if status is None:
         return {"state": "missing", "exit_code": None, "health": None, "api_port": None,
-                "restart_count": 0}
+                "restart_count": 0, "version": None}
     return {"state": status.state, "exit_code": status.exit_code, "health": status.health,
-            "api_port": status.api_port, "restart_count": status.restart_count}
+            "api_port": status.api_port, "restart_count": status.restart_count,
+            "version": status.version}
 
 
 def _profile_json(settings: Settings, state: WizardState, name: str,
@@ -165,6 +168,8 @@ def _gateway_text(gateway: dict[str, Any]) -> str:
         text = state
     if gateway["health"]:
         text += f", health {gateway['health']}"
+    if gateway.get("version"):
+        text += f" (Hermes {gateway['version']})"
     if gateway["api_port"]:
         text += f", port {gateway['api_port']}"
     if gateway["restart_count"]:

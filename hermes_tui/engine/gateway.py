@@ -378,11 +378,13 @@ async def gateway_status(
 
 
 async def find_gateways(
-    docker: aiodocker.Docker, *, check: bool = True
+    docker: aiodocker.Docker, *, check: bool = True, data_dir: str | Path | None = None
 ) -> dict[str, GatewayStatus]:
-    """Every gateway this app created on the engine (by label), profile → status."""
+    """Every gateway this app created on the engine (by label), profile → status; with
+    ``data_dir`` (a profiles folder), only that data dir's (and unlabelled older ones)."""
     from aiodocker.exceptions import DockerError
 
+    wanted = str(Path(data_dir).absolute()) if data_dir is not None else None
     filters = json.dumps({"label": [f"{LABEL_APP}=1"]})
     found: dict[str, GatewayStatus] = {}
     for container in await docker.containers.list(all=True, filters=filters):
@@ -393,6 +395,8 @@ async def find_gateways(
                 continue
             raise
         status = status_from_inspect(data)
+        if wanted is not None and status.data_dir not in (None, wanted):
+            continue
         if status.profile:
             found[status.profile] = status
     await asyncio.gather(*(_with_health(s, check) for s in found.values()))

@@ -29,7 +29,7 @@ from tests.unit.conftest import REPO, child_env
 
 NO_ENGINE = "unix:///nonexistent/hermes-tui-test/docker.sock"
 ESCAPE = re.compile(r"\x1b\[")
-GATEWAY_KEYS = {"state", "exit_code", "health", "api_port", "restart_count"}
+GATEWAY_KEYS = {"state", "exit_code", "health", "api_port", "restart_count", "version"}
 PROFILE_KEYS = {"name", "current", "path", "gateway", "channels", "models", "default_model",
                 "router_url", "error"}
 
