@@ -4,6 +4,26 @@ from __future__ import annotations
 
 from hermes_tui.state import StepId
 
+#: The API key and file ownership, for Completion and the dashboard.
+API_HELP = """
+## The API and its key
+The gateway serves an OpenAI-compatible API at the URL shown, on this machine only, and
+every call needs the profile's key: `Authorization: Bearer <key>`. The key is in the
+profile's `.env` as `API_SERVER_KEY` (press **k** to show it). Put it in your shell's
+`API_SERVER_KEY` variable and try
+`curl -H "Authorization: Bearer $API_SERVER_KEY" http://127.0.0.1:<port>/v1/models`.
+
+The key is generated once, the first time the gateway starts, and then kept. For a new
+one, delete the `API_SERVER_KEY` line from `.env` and restart the gateway: a new key is
+made at the next start, and clients using the old one stop working.
+
+## Who owns the profile's files
+Hermes runs in the container as your own user, so the files it writes in the profile
+stay yours. When the wizard runs as root, Hermes runs as uid 10000 instead (the image
+does not accept uid 0): the profile's files then belong to uid 10000, and root can still
+read and edit them.
+"""
+
 HELP: dict[StepId, str] = {
     StepId.RUNTIME: """\
 ## What this step does
@@ -93,5 +113,19 @@ shows gateway status, channels and connected models.
 
 To change channel credentials or model assignments later, re-run the relevant step:
 press **s** to focus the step list, pick the step and press Enter.
-""",
+""" + API_HELP,
 }
+
+DASHBOARD_HELP = """\
+## The dashboard
+Shows the gateway of the current profile (state, uptime, health and Hermes version,
+restarts), how to call its API, the channels it connects to and the models it uses. It
+follows the engine's events, so it changes as soon as the container does.
+
+## Keys
+- **s / x / r** start, stop, restart the gateway; **l** shows or hides its log.
+- **k** shows or hides the API key.
+- **w** re-runs one wizard step (for example new channel credentials or models), then
+  comes back here.
+- **p** switches to another profile; **n** sets up a new one.
+""" + API_HELP

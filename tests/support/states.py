@@ -21,3 +21,21 @@ def at(step: StepId, **fields: object) -> WizardState:
         state.engine_url = state.engine_url or ENGINE_URL
         state.engine_summary = state.engine_summary or ENGINE_SUMMARY
     return state
+
+
+#: A made-up API key for UI tests: snapshots must never hold a real one. 43 characters,
+#: like a generated key; the screens show it as ••••••••abcd until revealed.
+FAKE_API_KEY = "FAKE-api-key-for-tests-only-0123456789-abcd"
+FAKE_API_MASKED = "••••••••abcd"
+
+
+def with_api_key(paths, profile: str, port: int = 8642, key: str = FAKE_API_KEY):
+    """Create ``profile`` with its API server turned on in ``.env`` (a fixed fake key)."""
+    from hermes_tui.engine.api_server import ENABLED_ENV, ENV_FILE, KEY_ENV, PORT_ENV
+    from hermes_tui.envfile import update_env
+    from hermes_tui.profile import create_profile
+
+    create_profile(paths, profile)
+    env_path = paths.profile_dir(profile) / ENV_FILE
+    update_env(env_path, {ENABLED_ENV: "true", PORT_ENV: str(port), KEY_ENV: key})
+    return env_path

@@ -16,7 +16,7 @@ from hermes_tui.ui.widgets.layer_bars import LayerBars
 from tests.support.claw_tree import build_claw_tree
 from tests.support.fake_engine import FINISH, FakeEngine, cold_pull_events
 from tests.support.openai_router import OpenAIRouter
-from tests.support.states import at
+from tests.support.states import FAKE_API_KEY, at, with_api_key
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 
@@ -151,6 +151,47 @@ def test_migration_conflict(snap_compare, make_app, paths, home, size):
 def test_completion_summary(snap_compare, make_app, size):
     app = make_app(at(StepId.DONE, profile="my-bot", channels=["telegram", "slack"]))
     assert snap_compare(app, terminal_size=size, run_before=settle)
+
+
+def completion_with_api(make_app, paths):
+    with_api_key(paths, "my-bot", port=8650)
+    return make_app(at(StepId.DONE, profile="my-bot", channels=["telegram", "slack"]))
+
+
+def no_real_key(run_before):
+    """Wrap ``run_before``: the fake key must not be on screen (only its masked form)."""
+
+    async def checked(pilot) -> None:
+        await run_before(pilot)
+        assert FAKE_API_KEY not in pilot.app.export_screenshot()
+
+    return checked
+
+
+def test_completion_api_from_env(snap_compare, make_app, paths, size):
+    app = completion_with_api(make_app, paths)
+
+    async def scrolled(pilot) -> None:
+        await settle(pilot)
+        pilot.app.screen.query_one("#done-api").scroll_visible(animate=False)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=no_real_key(scrolled))
+
+
+def test_completion_gateway_started(snap_compare, make_app, paths, size):
+    app = completion_with_api(make_app, paths)
+    status = GatewayStatus(exists=True, state="running", health="ok", profile="my-bot",
+                           api_port=8650, version="0.19.0", health_detail="hermes-agent 0.19.0")
+
+    async def started(pilot) -> None:
+        await settle(pilot)
+        pilot.app.screen.show_started(status)
+        await pilot.pause()
+        pilot.app.screen.query_one("#done-api").scroll_visible(animate=False)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=no_real_key(started))
 
 
 def test_help_modal(snap_compare, make_app, size):
@@ -342,6 +383,26 @@ def test_dashboard_gateway_exited(snap_compare, make_app, size):
     status = GatewayStatus(exists=True, state="exited", exit_code=3, restart_count=2,
                            profile="my-bot", api_port=8642)
     assert snap_compare(dashboard_app(make_app), terminal_size=size, run_before=shown(status))
+
+
+def test_dashboard_with_api_block(snap_compare, make_app, paths, size):
+    with_api_key(paths, "my-bot", port=8650)
+    started = datetime.now(UTC) - timedelta(minutes=12, seconds=5)
+    status = GatewayStatus(exists=True, state="running", started_at=started, health="ok",
+                           profile="my-bot", api_port=8650, version="0.19.0",
+                           health_detail="hermes-agent 0.19.0")
+    assert snap_compare(dashboard_app(make_app), terminal_size=size,
+                        run_before=no_real_key(shown(status)))
+
+
+def test_dashboard_health_failing_says_what_answered(snap_compare, make_app, paths, size):
+    with_api_key(paths, "my-bot", port=8650)
+    status = GatewayStatus(
+        exists=True, state="running", health="failing", profile="my-bot", api_port=8650,
+        health_detail="answered as 'x', not as hermes-agent: something other than Hermes "
+                      "listens on the port")
+    assert snap_compare(dashboard_app(make_app), terminal_size=size,
+                        run_before=no_real_key(shown(status)))
 
 
 def test_dashboard_without_engine(snap_compare, make_app, size):

@@ -1,4 +1,4 @@
-"""The Hermes dashboard: gateway status, channels and models of the current profile.
+"""The Hermes dashboard: gateway status, API access, channels and models of the profile.
 
 Shown on launch once setup is complete (and starts the gateway if it is stopped, as the
 spec says). It follows the engine's event stream for the profile's container instead of
@@ -15,12 +15,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
+from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Log, OptionList, Static
 from textual.widgets.option_list import Option
 
 from hermes_tui import channels as catalog
+from hermes_tui.engine.api_server import ENV_FILE
 from hermes_tui.state import STEP_ORDER, STEP_TITLES, StepId, step_number
+from hermes_tui.ui.widgets.api_access import KEY_BINDINGS, ApiAccess
 from hermes_tui.ui.widgets.status_line import StatusLine
 from hermes_tui.ui.widgets.summary import label_table
 
@@ -53,7 +56,9 @@ class DashboardScreen(Screen[None]):
         Binding("s", "start", "Start", id="gateway-start"),
         Binding("x", "stop", "Stop", id="gateway-stop"),
         Binding("r", "restart", "Restart", id="gateway-restart"),
-        Binding("l", "logs", "Logs", id="gateway-logs"),
+        # "Log", not "Logs": with "k Show key" the footer must still fit 80 columns.
+        Binding("l", "logs", "Log", id="gateway-logs"),
+        *KEY_BINDINGS,
         Binding("w", "rerun", "Re-run", id="rerun-step"),
         Binding("p", "switch_profile", "Profile", id="switch-profile"),
         Binding("n", "new_profile", "New", id="new-profile"),
@@ -61,12 +66,17 @@ class DashboardScreen(Screen[None]):
         Binding("q,ctrl+q", "app.quit", "Quit", id="dashboard-quit"),
     ]
 
+    has_key: reactive[bool] = reactive(False, bindings=True)
+    key_shown: reactive[bool] = reactive(False, bindings=True)
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="dashboard") as body:
             body.border_title = f"Hermes · {self.app.state.profile}"
             yield Static("", id="dash-gateway", classes="summary")
+            yield StatusLine(id="dash-health", classes="health-detail")
             yield StatusLine(id="dash-error", classes="error-box")
             yield StatusLine(id="dash-fix", classes="fix")
+            yield ApiAccess(id="dash-api")
             yield Static("", id="dash-details", classes="summary")
             yield Log(max_lines=LOG_LINES, id="dash-log", auto_scroll=True)
         yield Footer(compact=True, show_command_palette=False)
@@ -74,6 +84,7 @@ class DashboardScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#dash-log", Log).display = False
         self._show_details()
+        self._load_api()
         self._watch()
         self.set_interval(30, self._tick_uptime)  # uptime text only; no polling of the engine
         self._status = None
@@ -96,8 +107,35 @@ class DashboardScreen(Screen[None]):
         ]
         self.query_one("#dash-details", Static).update(label_table(rows))
 
-    def show_status(self, status) -> None:
+    def _load_api(self) -> None:
+        """The API block from the profile's .env (a few lines: read on the loop). Read again
+        on every gateway change, since starting the gateway may write the key."""
+        profile = self.app.state.profile
+        if profile is None:
+            return
+        env_path = self.app.settings.paths.profile_dir(profile) / ENV_FILE
+        self.has_key = self.query_one(ApiAccess).load(env_path) is not None
+
+    def watch_key_shown(self, shown: bool) -> None:
+        self.query_one(ApiAccess).revealed = shown
+
+    def action_show_key(self) -> None:
+        self.key_shown = True
+
+    def action_hide_key(self) -> None:
+        self.key_shown = False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "show_key":
+            return self.has_key and not self.key_shown
+        if action == "hide_key":
+            return self.has_key and self.key_shown
+        return True
+
+    def show_status(self, status, *, reload: bool = True) -> None:
         self._status = status
+        if reload:
+            self._load_api()
         parts = [(status.summary, "$text-success" if status.running else "$text-warning")]
         uptime = status.uptime(datetime.now(UTC))
         if uptime is not None:
@@ -107,15 +145,23 @@ class DashboardScreen(Screen[None]):
         if status.health:
             parts.append((f" · health {status.health}",
                           "$text-success" if status.health == "ok" else "$text-error"))
+        if status.version:
+            parts.append(f" · Hermes {status.version}")
         parts.append(f" · restarts {status.restart_count}")
-        if status.api_port:
+        api = self.query_one(ApiAccess).api
+        if status.api_port and (api is None or api.port != status.api_port):
+            # The API block shows the .env's port; a different one here means the running
+            # container predates the .env (a restart picks the new one up).
             parts.append(f" · API port {status.api_port}")
         self.query_one("#dash-gateway", Static).update(
             Content.assemble(("Gateway   ", "bold"), *parts))
+        detail = status.health_detail if status.health not in (None, "ok") else ""
+        self.query_one("#dash-health", StatusLine).update(
+            f"Health check: {detail}" if detail else "")
 
     def _tick_uptime(self) -> None:
         if self._status is not None:
-            self.show_status(self._status)
+            self.show_status(self._status, reload=False)
 
     def say(self, message: str = "", fix: str = "") -> None:
         self.query_one("#dash-error", StatusLine).update(message)
@@ -228,20 +274,8 @@ class DashboardScreen(Screen[None]):
         self.app.new_profile()
 
     def action_help(self) -> None:
+        from hermes_tui.ui.help_text import DASHBOARD_HELP
         from hermes_tui.ui.screens.base import HelpModal
 
         self.app.push_screen(HelpModal("Help · Dashboard", DASHBOARD_HELP))
 
-
-DASHBOARD_HELP = """\
-## The dashboard
-Shows the gateway of the current profile (state, uptime, health, restarts), the channels
-it connects to and the models it uses. It follows the engine's events, so it changes as
-soon as the container does.
-
-## Keys
-- **s / x / r** start, stop, restart the gateway; **l** shows or hides its log.
-- **w** re-runs one wizard step (for example new channel credentials or models), then
-  comes back here.
-- **p** switches to another profile; **n** sets up a new one.
-"""

@@ -1,6 +1,7 @@
 """Step 7 — Completion. Summarises the state, starts the gateway, opens the dashboard.
 
-Reads the whole state; writes only this step's status. The gateway is started through
+Reads the whole state and the profile's ``.env`` (for the API block: URL and masked key);
+writes only this step's status. The gateway is started through
 ``engine.launch.ProfileGateway`` (the same path the dashboard and ``setup`` use).
 """
 
@@ -14,11 +15,13 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from hermes_tui import channels as catalog
+from hermes_tui.engine.api_server import ENV_FILE
 from hermes_tui.paths import display_path
 from hermes_tui.state import STEP_ORDER, STEP_TITLES, StepId, StepStatus, step_number
 from hermes_tui.ui.glyphs import mark
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
+from hermes_tui.ui.widgets.api_access import KEY_BINDINGS, ApiAccess
 from hermes_tui.ui.widgets.status_line import StatusLine
 from hermes_tui.ui.widgets.summary import label_table
 
@@ -27,12 +30,16 @@ class DoneScreen(StepScreen):
     STEP = StepId.DONE
     HELP = HELP[StepId.DONE]
     BINDINGS = [
-        Binding("g", "start_gateway", "Start gateway", id="start-gateway"),
-        Binding("d", "dashboard", "Open dashboard", id="open-dashboard"),
+        # Short descriptions: with "k Show key" the footer must still fit 80 columns.
+        Binding("g", "start_gateway", "Start", id="start-gateway"),
+        Binding("d", "dashboard", "Dashboard", id="open-dashboard"),
+        *KEY_BINDINGS,
     ]
 
     ready: reactive[bool] = reactive(False, bindings=True)
     running: reactive[bool] = reactive(False, bindings=True)
+    has_key: reactive[bool] = reactive(False, bindings=True)
+    key_shown: reactive[bool] = reactive(False, bindings=True)
 
     def compose_body(self) -> ComposeResult:
         state = self.wizard.state
@@ -78,6 +85,8 @@ class DoneScreen(StepScreen):
         ]
         yield Static(label_table(details), id="done-details", classes="summary")
         yield StatusLine(id="gateway-state", classes="summary")
+        yield StatusLine(id="gateway-health", classes="health-detail")
+        yield ApiAccess(id="done-api")
         yield StatusLine(id="gateway-error", classes="error-box")
         yield StatusLine(id="gateway-fix", classes="fix")
         yield StatusLine(id="gateway-log", classes="log-tail")
@@ -89,12 +98,34 @@ class DoneScreen(StepScreen):
         )
         if finished and state.status(self.STEP) is not StepStatus.DONE:
             self.wizard.set_status(self.STEP, StepStatus.DONE)
+        self._load_api()
+
+    def _load_api(self) -> None:
+        """The API block from the profile's .env (a few lines: read on the loop)."""
+        profile = self.wizard.state.profile
+        if profile is None:
+            return
+        env_path = self.wizard.settings.paths.profile_dir(profile) / ENV_FILE
+        self.has_key = self.query_one(ApiAccess).load(env_path) is not None
+
+    def watch_key_shown(self, shown: bool) -> None:
+        self.query_one(ApiAccess).revealed = shown
+
+    def action_show_key(self) -> None:
+        self.key_shown = True
+
+    def action_hide_key(self) -> None:
+        self.key_shown = False
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "start_gateway":
             return True if self.ready else None
         if action == "dashboard":
             return True if self.ready else None
+        if action == "show_key":
+            return self.has_key and not self.key_shown
+        if action == "hide_key":
+            return self.has_key and self.key_shown
         return super().check_action(action, parameters)
 
     def action_start_gateway(self) -> None:
@@ -108,7 +139,7 @@ class DoneScreen(StepScreen):
         from hermes_tui.engine.gateway import GatewayError
 
         show = self.query_one("#gateway-state", StatusLine)
-        for box in ("#gateway-error", "#gateway-fix", "#gateway-log"):
+        for box in ("#gateway-error", "#gateway-fix", "#gateway-log", "#gateway-health"):
             self.query_one(box, StatusLine).update("")
         show.update("Starting the gateway…")
         gateway = await self.wizard.profile_gateway()
@@ -129,9 +160,25 @@ class DoneScreen(StepScreen):
                 self.query_one("#gateway-log", StatusLine).update(
                     "Last log lines:\n" + "\n".join(error.log_tail[-12:]))
             return
-        health = {"ok": ", health OK", "failing": ", health failing"}.get(status.health or "", "")
-        where = f" on port {status.api_port}" if status.api_port else ""
-        show.update(Content.assemble(("Gateway ", "bold"), (status.summary, "$text-success"),
-                                     f"{health}{where}. Press d to open the dashboard."))
+        self.show_started(status)
+
+    def show_started(self, status) -> None:
+        """What the started gateway reports: state, health and Hermes version, API block."""
+        parts: list[str | tuple[str, str]] = [("Gateway ", "bold"),
+                                              (status.summary, "$text-success")]
+        if status.health == "ok":
+            parts.append((", health ok", "$text-success"))
+        elif status.health:
+            parts.append((f", health {status.health}", "$text-error"))
+        if status.version:
+            parts.append(f", Hermes {status.version}")
+        if status.api_port:
+            parts.append(f", on port {status.api_port}")
+        parts.append(". Press d to open the dashboard.")
+        self.query_one("#gateway-state", StatusLine).update(Content.assemble(*parts))
+        detail = status.health_detail if status.health not in (None, "ok") else ""
+        self.query_one("#gateway-health", StatusLine).update(
+            f"Health check: {detail}" if detail else "")
+        self._load_api()
         self.running = True
 

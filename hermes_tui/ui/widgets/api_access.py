@@ -1,0 +1,136 @@
+"""The API block of Completion and the dashboard: where the API is, its key, how to call it.
+
+The key is shown masked (`ApiServer.masked`) unless the screen reveals it; nothing here
+logs it. The example call names the ``API_SERVER_KEY`` variable, never the key itself.
+Screens bind ``k`` with `KEY_BINDINGS` and flip `ApiAccess.revealed`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.events import Resize
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from hermes_tui.engine.api_server import KEY_ENV, ApiServer, read_api_server
+from hermes_tui.paths import display_path
+
+#: Two bindings on one key: the screen's check_action hides the one that does not apply, so
+#: the footer reads "Show key" or "Hide key" and k runs the visible one.
+KEY_BINDINGS = [
+    Binding("k", "show_key", "Show key", id="show-api-key"),
+    Binding("k", "hide_key", "Hide key", id="hide-api-key"),
+]
+
+
+def load_api_server(env_path: Path) -> tuple[ApiServer | None, str]:
+    """The profile's API settings, or None and why they could not be read ("" if absent)."""
+    try:
+        return read_api_server(env_path), ""
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or type(error).__name__
+        return None, f"cannot read {display_path(env_path)} ({reason})"
+
+
+def _fits(text: str, width: int) -> bool:
+    return width <= 0 or len(text) <= width
+
+
+def key_location(where: str, width: int) -> str:
+    """Where the key lives, with the path whole on its own line when one line is too narrow."""
+    one_line = f"in {where} as {KEY_ENV}"
+    return one_line if _fits(one_line, width) else f"as {KEY_ENV} in\n{where}"
+
+
+def example_call(base_url: str, width: int) -> str:
+    """A curl call of ``/models``: one line when it fits ``width``, else two for the shell."""
+    header = f'-H "Authorization: Bearer ${KEY_ENV}"'
+    one_line = f"curl {header} {base_url}/models"
+    if _fits(one_line, width):
+        return one_line
+    return f"curl {base_url}/models \\\n  {header}"
+
+
+class _Row(Horizontal):
+    def __init__(self, label: str, value_id: str) -> None:
+        super().__init__(classes="api-row")
+        self._label, self._value_id = label, value_id
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._label, classes="api-label")
+        yield Static("", id=self._value_id, classes="api-value")
+
+
+class ApiAccess(Vertical):
+    """URL, masked key with the file it lives in, and an example call. Hidden until
+    `show` is given settings."""
+
+    revealed: reactive[bool] = reactive(False)
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.api: ApiServer | None = None
+        self.display = False
+
+    def compose(self) -> ComposeResult:
+        yield _Row("API", "api-url")
+        yield _Row("Key", "api-key")
+        yield _Row("Call", "api-call")
+
+    def show(self, api: ApiServer | None, problem: str = "") -> None:
+        """Show ``api`` (None: hide the block, or show ``problem`` in the key row)."""
+        self.api = api
+        self.display = api is not None or bool(problem)
+        if api is None:
+            self.query_one("#api-url", Static).update("")
+            self.query_one("#api-key", Static).update(Content.styled(problem, "$text-error"))
+            self.query_one("#api-call", Static).update("")
+            return
+        self._show_key()
+        self._show_url_and_call()
+
+    def load(self, env_path: Path) -> ApiServer | None:
+        """Read the profile's ``.env`` (a small file) and show what it says."""
+        api, problem = load_api_server(env_path)
+        self.show(api, problem)
+        return api
+
+    def watch_revealed(self) -> None:
+        if self.api is not None:
+            self._show_key()
+
+    def _show_key(self) -> None:
+        api = self.api
+        assert api is not None
+        value = self.query_one("#api-key", Static)
+        where = display_path(api.env_path) if api.env_path else ".env"
+        shown = api.key if self.revealed else api.masked
+        hint = "k hides it" if self.revealed else "k shows it"
+        value.update(Content.assemble(
+            (shown, "bold"), ("  " + hint, "$text-muted"), "\n",
+            (key_location(where, value.content_region.width), "$text-muted")))
+
+    def _show_url_and_call(self) -> None:
+        """The lines whose layout depends on the width (known only after a layout)."""
+        if self.api is None:
+            return
+        url = self.query_one("#api-url", Static)
+        note = "  OpenAI-compatible, this machine only"
+        width = url.content_region.width
+        url.update(Content.assemble(self.api.base_url, (note, "$text-muted"))
+                   if _fits(self.api.base_url + note, width) else self.api.base_url)
+        call = self.query_one("#api-call", Static)
+        call.update(example_call(self.api.base_url, call.content_region.width))
+
+    def _relayout(self) -> None:
+        if self.api is not None:
+            self._show_key()
+            self._show_url_and_call()
+
+    def on_resize(self, event: Resize) -> None:
+        self.call_after_refresh(self._relayout)
