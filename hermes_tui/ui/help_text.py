@@ -9,9 +9,12 @@ API_HELP = """
 ## The API and its key
 The gateway serves an OpenAI-compatible API at the URL shown, on this machine only, and
 every call needs the profile's key: `Authorization: Bearer <key>`. The key is in the
-profile's `.env` as `API_SERVER_KEY` (press **k** to show it). Put it in your shell's
-`API_SERVER_KEY` variable and try
-`curl -H "Authorization: Bearer $API_SERVER_KEY" http://127.0.0.1:<port>/v1/models`.
+profile's `.env` as `API_SERVER_KEY` (press **k** to show it). To try it:
+
+```
+export API_SERVER_KEY=<the key>
+curl -H "Authorization: Bearer $API_SERVER_KEY" http://127.0.0.1:<port>/v1/models
+```
 
 The key is generated once, the first time the gateway starts, and then kept. For a new
 one, delete the `API_SERVER_KEY` line from `.env` and restart the gateway: a new key is

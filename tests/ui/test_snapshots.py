@@ -188,7 +188,7 @@ def test_completion_gateway_started(snap_compare, make_app, paths, size):
         await settle(pilot)
         pilot.app.screen.show_started(status)
         await pilot.pause()
-        pilot.app.screen.query_one("#done-api").scroll_visible(animate=False)
+        pilot.app.screen.query_one("#step-body").scroll_end(animate=False)
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=no_real_key(started))

@@ -84,9 +84,11 @@ class DoneScreen(StepScreen):
             ("Progress file", display_path(settings.paths.state_file)),
         ]
         yield Static(label_table(details), id="done-details", classes="summary")
+        # The API block before the gateway's outcome, so what the last key press did
+        # (started, or why not) stays at the bottom, next to each other.
+        yield ApiAccess(id="done-api")
         yield StatusLine(id="gateway-state", classes="summary")
         yield StatusLine(id="gateway-health", classes="health-detail")
-        yield ApiAccess(id="done-api")
         yield StatusLine(id="gateway-error", classes="error-box")
         yield StatusLine(id="gateway-fix", classes="fix")
         yield StatusLine(id="gateway-log", classes="log-tail")
