@@ -189,13 +189,13 @@ async def _router_check(url: str | None, api_key: str | None) -> Check:
     return Check("router", "ok", f"{url} lists {len(models)} model(s)")
 
 
-async def _gateway_check(engine: EngineInfo, name: str) -> Check:
+async def _gateway_check(settings: Settings, engine: EngineInfo, name: str) -> Check:
     from hermes_tui.engine.gateway import FIX_LOG, container_name, gateway_status, log_tail
     from hermes_tui.engine.launch import engine_client
 
     try:
         async with engine_client(engine) as docker:
-            status = await gateway_status(docker, name)
+            status = await gateway_status(docker, name, data_dir=settings.paths.profiles)
             tail = [] if status.running else await log_tail(docker, name, LOG_LINES)
     except Exception as exc:  # noqa: BLE001 - any engine failure is this check's verdict
         return Check("gateway", "fail", f"cannot ask the engine about the gateway: {exc}",
@@ -268,7 +268,7 @@ async def run_checks(
     elif not (profile and profile_check.passed):
         checks.append(_blocked("gateway", "the profile is not valid"))
     else:
-        checks.append(await _gateway_check(engine, profile))
+        checks.append(await _gateway_check(settings, engine, profile))
     return checks
 
 

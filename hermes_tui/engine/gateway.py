@@ -368,13 +368,23 @@ async def _with_health(status: GatewayStatus, check: bool) -> GatewayStatus:
 
 
 async def gateway_status(
-    docker: aiodocker.Docker, profile: str, *, check: bool = True
+    docker: aiodocker.Docker,
+    profile: str,
+    *,
+    check: bool = True,
+    data_dir: str | Path | None = None,
 ) -> GatewayStatus:
-    """The state of ``profile``'s gateway; health is checked (≤ 2 s) when ``check``."""
+    """The state of ``profile``'s gateway; health is checked (≤ 2 s) when ``check``.
+
+    With ``data_dir`` (a profiles folder), a same-named gateway of another data dir on the
+    engine is not this profile's: it counts as missing (starting says why)."""
     data = await _inspect(docker, container_name(profile))
     if data is None or (data.get("Config") or {}).get("Labels", {}).get(LABEL_PROFILE) != profile:
         return missing_status(profile)
-    return await _with_health(status_from_inspect(data), check)
+    status = status_from_inspect(data)
+    if data_dir is not None and status.data_dir not in (None, str(Path(data_dir).absolute())):
+        return missing_status(profile)
+    return await _with_health(status, check)
 
 
 async def find_gateways(

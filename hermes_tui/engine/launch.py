@@ -122,4 +122,5 @@ class ProfileGateway:
         return await self._with(lambda docker: restart_gateway(docker, self.profile))
 
     async def status(self) -> GatewayStatus:
-        return await self._with(lambda docker: gateway_status(docker, self.profile))
+        return await self._with(
+            lambda docker: gateway_status(docker, self.profile, data_dir=self.paths.profiles))

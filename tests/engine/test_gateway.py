@@ -407,6 +407,11 @@ async def test_two_data_dirs_on_one_engine_get_two_ports_and_names_do_not_collid
         assert read_env(second_dir.profile_dir("shared") / ".env")["API_SERVER_PORT"] != str(start)
         still = await gateway_status(docker, "shared")
         assert still.running and still.data_dir == str(first_dir.profiles)
+        # Seen from the second data dir, that gateway is not its profile's.
+        theirs = await gateway_status(docker, "shared", data_dir=second_dir.profiles)
+        assert theirs.state == "missing"
+        found = await find_gateways(docker, data_dir=second_dir.profiles)
+        assert "shared" not in found
 
         other = ProfileGateway(second_dir, "other", local_engine.image, engine,
                                command=SERVE_HEALTH)

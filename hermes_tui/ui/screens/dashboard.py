@@ -192,7 +192,8 @@ class DashboardScreen(Screen[None]):
             events = watch_events(docker, gateway.profile)
             async with contextlib.aclosing(events):
                 async for _event in events:
-                    self.show_status(await gateway_status(docker, gateway.profile))
+                    self.show_status(await gateway_status(
+                        docker, gateway.profile, data_dir=gateway.paths.profiles))
 
     @work(exclusive=True, group="dashboard-action")
     async def _act(self, verb: str) -> None:
