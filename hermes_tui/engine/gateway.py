@@ -221,7 +221,7 @@ async def engine_ports(
     its restart policy) and every port a running container publishes. Port → who."""
     held: dict[int, str] = {}
     for item in await docker.containers.list(all=True):
-        data = getattr(item, "_container", {}) or {}
+        data = {key: item[key] for key in ("Id", "Names", "Labels", "State", "Ports") if key in item}
         names = [str(n).lstrip("/") for n in data.get("Names") or []]
         if exclude_name is not None and exclude_name in names:
             continue

@@ -34,7 +34,7 @@ from ruamel.yaml.error import YAMLError
 from hermes_tui.envfile import parse_env, render_update
 from hermes_tui.fsutil import describe_os_error
 from hermes_tui.migration.detect import ConfigSyntaxError, config_file, parse_config_text
-from hermes_tui.migration.mcp import mcp_entry
+from hermes_tui.migration.mcp import mcp_entry, plain
 from hermes_tui.migration.providers import BUILTIN_PROVIDERS, model_target
 from hermes_tui.migration.redact import (
     REDACTED,
@@ -277,14 +277,6 @@ def to_yaml(value: Any) -> Any:
         seq = CommentedSeq()
         seq.extend(to_yaml(v) for v in value)
         return seq
-    return value
-
-
-def plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
     return value
 
 

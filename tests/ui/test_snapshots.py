@@ -207,7 +207,12 @@ def test_corrupt_progress_notice(snap_compare, make_app, paths, size):
 
 # -- steps 1 and 2 against a scripted Engine API double (fixed socket path and stream) ------
 
+#: Fixed because the runtime screen shows the engine's address and the SVGs must not vary;
+#: test runs beside each other (a developer's and CI's) take turns on it through a lock.
 SNAP_SOCKET = Path("/tmp/hermes-tui-snapshots/docker.sock")
+SNAP_LOCK = Path("/tmp/hermes-tui-snapshots.lock")
+#: How long a test waits for another run's snapshot engine before failing with a message.
+SNAP_LOCK_WAIT = 600.0
 PODMAN_VERSION = {
     "Version": "4.3.1", "ApiVersion": "1.41", "Os": "linux", "Arch": "amd64",
     "Components": [{"Name": "Podman Engine", "Version": "4.3.1", "Details": {}}],
@@ -217,16 +222,35 @@ PODMAN_VERSION = {
 
 @pytest.fixture
 def fake_engine():
+    """Start scripted engines on SNAP_SOCKET, holding the cross-process lock on it until the
+    test ends (a wait that runs out fails loudly rather than sharing the socket)."""
+    import fcntl
+    import time
+
     engines: list[FakeEngine] = []
+    with open(SNAP_LOCK, "a") as lock:
+        deadline = time.monotonic() + SNAP_LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"another test run held {SNAP_LOCK} for {SNAP_LOCK_WAIT:g} s",
+                                pytrace=False)
+                time.sleep(0.2)
 
-    def start(**kwargs) -> FakeEngine:
-        engine = FakeEngine(SNAP_SOCKET, **kwargs).start()
-        engines.append(engine)
-        return engine
+        def start(**kwargs) -> FakeEngine:
+            engine = FakeEngine(SNAP_SOCKET, **kwargs).start()
+            engines.append(engine)
+            return engine
 
-    yield start
-    for engine in engines:
-        engine.stop()
+        try:
+            yield start
+        finally:
+            for engine in engines:
+                engine.stop()
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 async def until_drawn(pilot, events: int) -> None:

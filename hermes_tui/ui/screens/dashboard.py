@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import UTC, datetime
+from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -23,7 +24,7 @@ from textual.widgets.option_list import Option
 from hermes_tui import channels as catalog
 from hermes_tui.engine.api_server import ENV_FILE
 from hermes_tui.state import STEP_ORDER, STEP_TITLES, StepId, step_number
-from hermes_tui.ui.widgets.api_access import KEY_BINDINGS, ApiAccess
+from hermes_tui.ui.widgets.api_access import KEY_BINDINGS, ApiAccess, RevealsApiKey
 from hermes_tui.ui.widgets.status_line import StatusLine
 from hermes_tui.ui.widgets.summary import label_table
 
@@ -51,7 +52,7 @@ class PickModal(ModalScreen[str | None]):
         self.dismiss(event.option_id)
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(RevealsApiKey, Screen[None]):
     BINDINGS = [
         Binding("s", "start", "Start", id="gateway-start"),
         Binding("x", "stop", "Stop", id="gateway-stop"),
@@ -107,30 +108,14 @@ class DashboardScreen(Screen[None]):
         ]
         self.query_one("#dash-details", Static).update(label_table(rows))
 
-    def _load_api(self) -> None:
-        """The API block from the profile's .env (a few lines: read on the loop). Read again
-        on every gateway change, since starting the gateway may write the key."""
+    def api_env_path(self) -> Path | None:
+        """Read again on every gateway change, since starting the gateway may write the key."""
         profile = self.app.state.profile
-        if profile is None:
-            return
-        env_path = self.app.settings.paths.profile_dir(profile) / ENV_FILE
-        self.has_key = self.query_one(ApiAccess).load(env_path) is not None
-
-    def watch_key_shown(self, shown: bool) -> None:
-        self.query_one(ApiAccess).revealed = shown
-
-    def action_show_key(self) -> None:
-        self.key_shown = True
-
-    def action_hide_key(self) -> None:
-        self.key_shown = False
+        return None if profile is None else self.app.settings.paths.profile_dir(profile) / ENV_FILE
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "show_key":
-            return self.has_key and not self.key_shown
-        if action == "hide_key":
-            return self.has_key and self.key_shown
-        return True
+        allowed = self.key_action(action)
+        return True if allowed is None else allowed
 
     def show_status(self, status, *, reload: bool = True) -> None:
         self._status = status

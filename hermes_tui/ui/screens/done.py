@@ -7,6 +7,8 @@ writes only this step's status. The gateway is started through
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,12 +23,12 @@ from hermes_tui.state import STEP_ORDER, STEP_TITLES, StepId, StepStatus, step_n
 from hermes_tui.ui.glyphs import mark
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
-from hermes_tui.ui.widgets.api_access import KEY_BINDINGS, ApiAccess
+from hermes_tui.ui.widgets.api_access import KEY_BINDINGS, ApiAccess, RevealsApiKey
 from hermes_tui.ui.widgets.status_line import StatusLine
 from hermes_tui.ui.widgets.summary import label_table
 
 
-class DoneScreen(StepScreen):
+class DoneScreen(RevealsApiKey, StepScreen):
     STEP = StepId.DONE
     HELP = HELP[StepId.DONE]
     BINDINGS = [
@@ -102,32 +104,18 @@ class DoneScreen(StepScreen):
             self.wizard.set_status(self.STEP, StepStatus.DONE)
         self._load_api()
 
-    def _load_api(self) -> None:
-        """The API block from the profile's .env (a few lines: read on the loop)."""
+    def api_env_path(self) -> Path | None:
         profile = self.wizard.state.profile
-        if profile is None:
-            return
-        env_path = self.wizard.settings.paths.profile_dir(profile) / ENV_FILE
-        self.has_key = self.query_one(ApiAccess).load(env_path) is not None
-
-    def watch_key_shown(self, shown: bool) -> None:
-        self.query_one(ApiAccess).revealed = shown
-
-    def action_show_key(self) -> None:
-        self.key_shown = True
-
-    def action_hide_key(self) -> None:
-        self.key_shown = False
+        return None if profile is None else self.wizard.settings.paths.profile_dir(profile) / ENV_FILE
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "start_gateway":
             return True if self.ready else None
         if action == "dashboard":
             return True if self.ready else None
-        if action == "show_key":
-            return self.has_key and not self.key_shown
-        if action == "hide_key":
-            return self.has_key and self.key_shown
+        allowed = self.key_action(action)
+        if allowed is not None:
+            return allowed
         return super().check_action(action, parameters)
 
     def action_start_gateway(self) -> None:

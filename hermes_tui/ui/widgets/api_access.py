@@ -28,6 +28,43 @@ KEY_BINDINGS = [
 ]
 
 
+class RevealsApiKey:
+    """For a screen with an `ApiAccess` and `KEY_BINDINGS`: loading the block and the
+    show/hide key actions. The screen declares the reactives ``has_key`` and ``key_shown``
+    (``bindings=True``, so the footer follows) and says where the profile's ``.env`` is in
+    `api_env_path`; its ``check_action`` asks `key_action` first."""
+
+    has_key: bool
+    key_shown: bool
+
+    def api_env_path(self) -> Path | None:
+        """The profile's ``.env`` (None: no profile yet)."""
+        return None
+
+    def _load_api(self) -> None:
+        """The API block from the profile's .env (a few lines: read on the loop)."""
+        env_path = self.api_env_path()
+        if env_path is not None:
+            self.has_key = self.query_one(ApiAccess).load(env_path) is not None  # type: ignore[attr-defined]
+
+    def watch_key_shown(self, shown: bool) -> None:
+        self.query_one(ApiAccess).revealed = shown  # type: ignore[attr-defined]
+
+    def action_show_key(self) -> None:
+        self.key_shown = True
+
+    def action_hide_key(self) -> None:
+        self.key_shown = False
+
+    def key_action(self, action: str) -> bool | None:
+        """Whether ``action`` (show_key/hide_key) is possible now; None for other actions."""
+        if action == "show_key":
+            return self.has_key and not self.key_shown
+        if action == "hide_key":
+            return self.has_key and self.key_shown
+        return None
+
+
 def load_api_server(env_path: Path) -> tuple[ApiServer | None, str]:
     """The profile's API settings, or None and why they could not be read ("" if absent)."""
     try:
