@@ -207,12 +207,11 @@ def test_corrupt_progress_notice(snap_compare, make_app, paths, size):
 
 # -- steps 1 and 2 against a scripted Engine API double (fixed socket path and stream) ------
 
-#: Fixed because the runtime screen shows the engine's address and the SVGs must not vary;
-#: test runs beside each other (a developer's and CI's) take turns on it through a lock.
-SNAP_SOCKET = Path("/tmp/hermes-tui-snapshots/docker.sock")
-SNAP_LOCK = Path("/tmp/hermes-tui-snapshots.lock")
-#: How long a test waits for another run's snapshot engine before failing with a message.
-SNAP_LOCK_WAIT = 600.0
+#: Each test's scripted engine gets its own socket folder: ``/tmp/hermes-tui-s`` plus
+#: mkdtemp's 8 random characters, as long as the ``/tmp/hermes-tui-snapshots`` the SVGs
+#: store, so the screen lays out the same; tests/conftest.py writes the stored name back
+#: into every SVG before comparing.
+SNAP_PREFIX = "hermes-tui-s"
 PODMAN_VERSION = {
     "Version": "4.3.1", "ApiVersion": "1.41", "Os": "linux", "Arch": "amd64",
     "Components": [{"Name": "Podman Engine", "Version": "4.3.1", "Details": {}}],
@@ -222,44 +221,36 @@ PODMAN_VERSION = {
 
 @pytest.fixture
 def fake_engine():
-    """Start scripted engines on SNAP_SOCKET, holding the cross-process lock on it until the
-    test ends (a wait that runs out fails loudly rather than sharing the socket)."""
-    import fcntl
-    import time
+    """Start scripted engines on a socket of this test's own (removed afterwards)."""
+    import shutil
+    import tempfile
 
+    folder = Path(tempfile.mkdtemp(prefix=SNAP_PREFIX, dir="/tmp"))
     engines: list[FakeEngine] = []
-    with open(SNAP_LOCK, "a") as lock:
-        deadline = time.monotonic() + SNAP_LOCK_WAIT
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"another test run held {SNAP_LOCK} for {SNAP_LOCK_WAIT:g} s",
-                                pytrace=False)
-                time.sleep(0.2)
 
-        def start(**kwargs) -> FakeEngine:
-            engine = FakeEngine(SNAP_SOCKET, **kwargs).start()
-            engines.append(engine)
-            return engine
+    def start(**kwargs) -> FakeEngine:
+        engine = FakeEngine(folder / "docker.sock", **kwargs).start()
+        engines.append(engine)
+        return engine
 
-        try:
-            yield start
-        finally:
-            for engine in engines:
-                engine.stop()
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    try:
+        yield start
+    finally:
+        for engine in engines:
+            engine.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 async def until_drawn(pilot, events: int) -> None:
     """Wait until the scripted stream has arrived whole and the bars show all of it."""
     bars = pilot.app.screen.query_one(LayerBars)
-    for _ in range(500):
+    for _ in range(1500):  # 30 s: generous on a loaded machine, then a loud failure
         if bars.progress is not None and bars.progress.events >= events and bars.up_to_date:
             break
         await pilot.pause(0.02)
+    else:
+        seen = bars.progress.events if bars.progress is not None else 0
+        raise AssertionError(f"the pull screen drew {seen} of {events} events within 30 s")
     await pilot.pause()
 
 
@@ -315,10 +306,12 @@ def test_pull_quit_asks_first(snap_compare, make_app, fake_engine, size):
     async def until_layers_then_quit(pilot) -> None:
         await until_drawn(pilot, 19)
         await pilot.press("q")
-        for _ in range(100):
+        for _ in range(1500):
             if isinstance(pilot.app.screen, ConfirmModal):
                 break
             await pilot.pause(0.02)
+        else:
+            raise AssertionError("q during a pull did not ask first within 30 s")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=until_layers_then_quit)
