@@ -350,13 +350,12 @@ def status_from_inspect(data: Mapping[str, Any]) -> GatewayStatus:
 async def _inspect(docker: aiodocker.Docker, name: str) -> dict[str, Any] | None:
     from aiodocker.exceptions import DockerError
 
-    try:
-        container = await docker.containers.get(name)
+    try:  # a handle makes no request; show() is the one GET /containers/{name}/json
+        return dict(await docker.containers.container(name).show())
     except DockerError as exc:
         if exc.status == 404:
             return None
         raise
-    return container._container
 
 
 async def _with_health(status: GatewayStatus, check: bool) -> GatewayStatus:
@@ -474,13 +473,24 @@ async def follow_logs(
 # --------------------------------------------------------------------------------------------
 
 
-def normalise_event(event: Mapping[str, Any]) -> dict[str, Any] | None:
-    """An engine event about one of our containers as a small dict, or None to skip it.
+@dataclass(frozen=True)
+class GatewayEvent:
+    """An engine event about one of our gateway containers.
 
-    Keys: ``action`` (one of `WATCHED_ACTIONS`), ``profile``, ``container_id``, ``time``
-    (aware datetime), ``exit_code`` (int, "die" only), ``health`` ("healthy"/"unhealthy",
-    "health" only) and ``raw`` (the event as the engine sent it).
+    ``action``: one of `WATCHED_ACTIONS`; ``exit_code`` is set for "die", ``health``
+    ("healthy"/"unhealthy") for "health"; ``time`` is when the engine saw it.
     """
+
+    action: str
+    profile: str
+    container_id: str | None
+    time: datetime | None
+    exit_code: int | None = None
+    health: str | None = None
+
+
+def normalise_event(event: Mapping[str, Any]) -> GatewayEvent | None:
+    """An engine event about one of our containers, or None to skip it."""
     if event.get("Type") != "container":
         return None
     action = str(event.get("Action") or event.get("status") or "")
@@ -503,15 +513,14 @@ def normalise_event(event: Mapping[str, Any]) -> dict[str, Any] | None:
     else:
         raw_time = event.get("time")
         when = raw_time if isinstance(raw_time, datetime) else None
-    return {
-        "action": action,
-        "profile": profile,
-        "container_id": actor.get("ID") or event.get("id"),
-        "time": when,
-        "exit_code": int(exit_code) if exit_code not in (None, "") else None,
-        "health": health,
-        "raw": dict(event),
-    }
+    return GatewayEvent(
+        action=action,
+        profile=str(profile),
+        container_id=actor.get("ID") or event.get("id"),
+        time=when,
+        exit_code=int(exit_code) if exit_code not in (None, "") else None,
+        health=health,
+    )
 
 
 async def watch_events(
@@ -519,9 +528,9 @@ async def watch_events(
     profile: str | None = None,
     *,
     since: datetime | float | None = None,
-) -> AsyncIterator[dict[str, Any]]:
-    """Engine events for our gateway containers (``profile``'s, or all when None), as
-    `normalise_event` dicts, pushed by the engine: no polling.
+) -> AsyncIterator[GatewayEvent]:
+    """Engine events for our gateway containers (``profile``'s, or all when None), pushed
+    by the engine: no polling.
 
     Events from ``since`` on (default: the moment of the call, so nothing that happens
     while the stream connects is lost). The iterator ends when the engine closes the
@@ -841,6 +850,7 @@ __all__ = [
     "LABEL_DATA_DIR",
     "LABEL_PROFILE",
     "GatewayError",
+    "GatewayEvent",
     "GatewaySpec",
     "GatewayStatus",
     "container_config",

@@ -25,6 +25,7 @@ from hermes_tui.engine.gateway import (
     LABEL_DATA_DIR,
     LABEL_PROFILE,
     GatewayError,
+    GatewayEvent,
     GatewaySpec,
     container_name,
     engine_ports,
@@ -208,13 +209,13 @@ async def test_stop_restart_and_found_again_by_a_fresh_client_with_events(
 ) -> None:
     folder = make_profile(tmp_path, "cycle")
     spec, env = make_spec(local_engine, folder)
-    seen: list[dict] = []
+    seen: list[GatewayEvent] = []
     wanted = {"start", "stop", "restart"}
 
     async def collect() -> None:
         async for event in watch_events(docker, "cycle"):
             seen.append(event)
-            if wanted <= {e["action"] for e in seen}:
+            if wanted <= {e.action for e in seen}:
                 return
 
     watcher = asyncio.create_task(collect())
@@ -241,12 +242,12 @@ async def test_stop_restart_and_found_again_by_a_fresh_client_with_events(
             await fresh.close()
 
         await asyncio.wait_for(watcher, timeout=10)
-        actions = [e["action"] for e in seen]
+        actions = [e.action for e in seen]
         print("events:", actions)
         assert actions.index("start") < actions.index("stop")
-        assert all(e["profile"] == "cycle" for e in seen)
-        die = next(e for e in seen if e["action"] == "die")
-        assert die["exit_code"] is not None and die["container_id"] == running.container_id
+        assert all(e.profile == "cycle" for e in seen)
+        die = next(e for e in seen if e.action == "die")
+        assert die.exit_code is not None and die.container_id == running.container_id
     finally:
         watcher.cancel()
         await asyncio.gather(watcher, return_exceptions=True)

@@ -393,9 +393,10 @@ def test_events_for_other_containers_or_actions_are_dropped() -> None:
     }
     event = normalise_event(die)
     assert event is not None
-    assert (event["action"], event["profile"], event["exit_code"]) == ("die", "work", 3)
+    assert (event.action, event.profile, event.exit_code) == ("die", "work", 3)
+    assert event.container_id == "abc" and event.time is not None
     health = {**die, "Action": "health_status: healthy"}
-    assert normalise_event(health)["health"] == "healthy"  # type: ignore[index]
+    assert normalise_event(health).health == "healthy"  # type: ignore[union-attr]
     assert normalise_event({**die, "Action": "exec_start: sh"}) is None
     assert normalise_event({**die, "Type": "network"}) is None
     assert normalise_event({**die, "Actor": {"ID": "x", "Attributes": {}}}) is None
