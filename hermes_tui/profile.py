@@ -80,6 +80,17 @@ def _why_invalid(name: str) -> str:
     return f"Must match {NAME_RULE}."
 
 
+def profile_names(profiles_root: Path) -> list[str]:
+    """Every profile folder under ``profiles_root``, sorted; hidden folders (a profile being
+    created) are left out, and a missing or unreadable root has none. The one list the
+    status command, the dashboard's profile switcher and the port chooser share."""
+    try:
+        entries = sorted(Path(profiles_root).iterdir())
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return []
+    return [e.name for e in entries if not e.name.startswith(".") and e.is_dir()]
+
+
 class ProfileError(Exception):
     """A profile could not be created or used; the message names the path and the cause."""
 

@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hermes_tui.commands import EXIT_STATE_ERROR, Console, load_state, settings_from
@@ -55,15 +54,6 @@ if TYPE_CHECKING:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object (shape documented in hermes_tui/commands/status.py)")
-
-
-def profile_names(profiles_root: Path) -> list[str]:
-    """Every profile folder under ``profiles/`` (hidden staging folders left out)."""
-    try:
-        entries = sorted(profiles_root.iterdir())
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    return [e.name for e in entries if e.is_dir() and not e.name.startswith(".")]
 
 
 def env_channels(env: dict[str, str]) -> list[str]:
@@ -149,6 +139,8 @@ def _profile_json(settings: Settings, state: WizardState, name: str,
 async def collect(settings: Settings, state: WizardState) -> dict[str, Any]:
     """The whole status as the documented JSON-ready dict."""
     engine, gateways = await _gateways(settings)
+    from hermes_tui.profile import profile_names
+
     names = profile_names(settings.paths.profiles)
     return {
         "data_dir": str(settings.paths.root),

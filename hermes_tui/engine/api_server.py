@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hermes_tui.envfile import read_env, update_env
+from hermes_tui.profile import profile_names
 
 DEFAULT_API_PORT = 8642
 MAX_PORT = 65535
@@ -87,13 +88,10 @@ def ports_in_use(profiles_root: Path, *, exclude: str | None = None) -> dict[int
     or absent ``.env`` counts as no port.
     """
     used: dict[int, str] = {}
-    try:
-        entries = sorted(Path(profiles_root).iterdir())
-    except (FileNotFoundError, NotADirectoryError, PermissionError):
-        return used
-    for entry in entries:
-        if entry.name.startswith(".") or entry.name == exclude or not entry.is_dir():
+    for name in profile_names(profiles_root):
+        if name == exclude:
             continue
+        entry = Path(profiles_root) / name
         try:
             port = parse_port(read_env(entry / ENV_FILE).get(PORT_ENV))
         except (OSError, UnicodeDecodeError):

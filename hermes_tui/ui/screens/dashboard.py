@@ -244,9 +244,9 @@ class DashboardScreen(RevealsApiKey, Screen[None]):
             self.app.rerun_step(StepId(step))
 
     def action_switch_profile(self) -> None:
-        profiles = self.app.settings.paths.profiles
-        names = sorted(p.name for p in profiles.iterdir()
-                       if p.is_dir() and not p.name.startswith(".")) if profiles.is_dir() else []
+        from hermes_tui.profile import profile_names
+
+        names = profile_names(self.app.settings.paths.profiles)
         options = [(n, n + ("  (current)" if n == self.app.state.profile else "")) for n in names]
         self.app.push_screen(PickModal("Switch profile", options), self._switch)
 
