@@ -1,7 +1,7 @@
 """The one way hermes-tui edits a Hermes ``config.yaml``: round-trip, in the file's own style.
 
 Both writers of ``config.yaml`` - the LLM bridge (``bridge/sync.py``) and the OpenClaw
-migration (``migration/plan.py``) - go through this module, so a user's file looks the same
+migration (``migration/plan/``) - go through this module, so a user's file looks the same
 after either: comments, key order, quoting and unrelated keys are kept by ruamel.yaml's
 round-trip mode, and the whole file is re-emitted with the indentation it already uses
 (mapping indent and list-dash offset guessed from its own lines), its BOM and its line

@@ -1,0 +1,1 @@
+"""One module per OpenClaw area; ``registry.REGISTRY`` runs their entry points in order."""
