@@ -20,6 +20,7 @@ from pathlib import Path
 from hermes_tui.envfile import ENV_MODE
 from hermes_tui.fsutil import describe_os_error
 from hermes_tui.paths import Paths, display_path
+from hermes_tui.problem import ProblemError
 
 NAME_RULE = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 NAME_RE = re.compile(NAME_RULE)
@@ -80,7 +81,7 @@ def _why_invalid(name: str) -> str:
     return f"Must match {NAME_RULE}."
 
 
-class ProfileError(Exception):
+class ProfileError(ProblemError):
     """A profile could not be created or used; the message names the path and the cause."""
 
 

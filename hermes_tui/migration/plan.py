@@ -43,6 +43,7 @@ from hermes_tui.migration.redact import (
     redact_json,
     redact_text,
 )
+from hermes_tui.problem import ProblemError
 from hermes_tui.yamledit import ConfigError, Document, Source, decode, open_document
 
 MEMORY_SEPARATOR = "\n§\n"
@@ -140,7 +141,7 @@ class ItemStatus(StrEnum):
 Choice = Literal["overwrite", "skip", "rename"]
 
 
-class PlanError(ValueError):
+class PlanError(ProblemError, ValueError):
     """A request the plan cannot honour (unknown item, a choice that does not apply)."""
 
 
