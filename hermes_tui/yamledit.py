@@ -42,7 +42,7 @@ class ConfigError(ProblemError):
     """``config.yaml`` cannot be read or safely rewritten; the message names the file."""
 
     def __init__(self, message: str, path: Path, line: int | None = None) -> None:
-        where = f"{path}, line {line}" if line is not None else str(path)
+        where = display_path(path)  # the message gives the line
         super().__init__(Problem(message, subject=where))
         self.path = path
         self.line = line

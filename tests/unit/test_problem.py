@@ -48,7 +48,7 @@ def test_every_domain_error_is_a_problem_error(error):
 def test_plan_error_is_still_a_value_error_and_config_error_names_its_file():
     assert isinstance(PlanError("x"), ValueError)
     assert ConfigError("Not YAML.", Path("/p/config.yaml"), 4).problem.subject == (
-        "/p/config.yaml, line 4")
+        "/p/config.yaml")
     assert RouterError(RouterErrorKind.HTTP, "m", "f", status=500).problem.details == (
         "HTTP status: 500",)
 
