@@ -31,6 +31,8 @@ from hermes_tui.state import (
 )
 
 if TYPE_CHECKING:
+    from textual.worker import Worker
+
     from hermes_tui.engine.detect import Diagnosis
     from hermes_tui.engine.launch import ProfileGateway
 
@@ -125,6 +127,61 @@ class HermesApp(App[int]):
             claw_dir=Path(claw) if claw else None,
             command=self.settings.gateway_command,
         )
+
+    # -- failures -------------------------------------------------------------------------
+
+    def worker_failed(self, worker: Worker, screen: Screen) -> None:
+        """The one handler for a worker that raised (workers run with exit_on_error=False;
+        screens forward ``Worker.StateChanged`` here, since it does not bubble).
+
+        A domain error shows its own Problem; anything else shows "Unexpected error" with
+        the screen's retry key and the log file. The traceback goes to the log either way.
+        """
+        from hermes_tui.crashlog import log_failure
+        from hermes_tui.paths import display_path
+        from hermes_tui.problem import problem_of
+
+        error = worker.error
+        if error is None:
+            return
+        logged = log_failure(self.settings.paths.log_file, error, f"worker {worker.name} failed")
+        retry_key = getattr(screen, "retry_key_for", lambda _worker: None)(worker)
+        problem = problem_of(error, display_path(logged) if logged else None, retry_key)
+        show = getattr(screen, "show_problem", None)
+        if show is not None:
+            show(problem, worker)
+        else:
+            self.notify(f"{problem.what} {problem.fix}", severity="error", timeout=20)
+
+    def _handle_exception(self, error: Exception) -> None:
+        self._crash = error
+        super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        """A crash that still escapes. Textual (8.x) renders the fatal traceback with
+        ``show_locals=True`` and has no setting to turn that off, so this override writes
+        the traceback without locals to the log file and prints one line naming it."""
+        import sys
+
+        from rich.text import Text
+        from textual.worker import WorkerFailed
+
+        from hermes_tui.crashlog import log_failure
+
+        error = getattr(self, "_crash", None) or sys.exc_info()[1]
+        if isinstance(error, WorkerFailed):
+            error = error.error
+        self.bell()
+        if error is None:
+            where = None
+            message = "hermes-tui stopped after an unexpected error."
+        else:
+            where = log_failure(self.settings.paths.log_file, error, "crash")
+            message = f"hermes-tui stopped after an unexpected error: {type(error).__name__}: {error}"
+        note = (f" The full traceback is in {where}." if where
+                else " The log file could not be written.")
+        self._exit_renderables.append(Text(message + note))
+        self._close_messages_no_wait()
 
     def open_dashboard(self) -> None:
         from hermes_tui.ui.screens.dashboard import DashboardScreen

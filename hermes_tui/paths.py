@@ -12,6 +12,7 @@ from pathlib import Path
 
 DATA_DIR_ENV = "HERMES_TUI_DATA_DIR"
 STATE_FILE_NAME = "wizard.toml"
+LOG_FILE_NAME = "hermes-tui.log"
 
 
 def default_data_dir() -> Path:
@@ -42,6 +43,15 @@ class Paths:
     @property
     def state_file(self) -> Path:
         return self.root / STATE_FILE_NAME
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def log_file(self) -> Path:
+        """Where the wizard writes the tracebacks of failures (never local variables)."""
+        return self.logs / LOG_FILE_NAME
 
     def profile_dir(self, name: str) -> Path:
         return self.profiles / name

@@ -20,6 +20,7 @@ from pathlib import Path
 from hermes_tui.envfile import ENV_MODE
 from hermes_tui.fsutil import describe_os_error
 from hermes_tui.paths import Paths, display_path
+from hermes_tui.problem import ProblemError
 
 NAME_RULE = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 NAME_RE = re.compile(NAME_RULE)
@@ -91,7 +92,7 @@ def profile_names(profiles_root: Path) -> list[str]:
     return [e.name for e in entries if not e.name.startswith(".") and e.is_dir()]
 
 
-class ProfileError(Exception):
+class ProfileError(ProblemError):
     """A profile could not be created or used; the message names the path and the cause."""
 
 

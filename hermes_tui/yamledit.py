@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from hermes_tui.fsutil import atomic_write, describe_os_error
 from hermes_tui.paths import display_path
+from hermes_tui.problem import Problem, ProblemError
 
 if TYPE_CHECKING:
     from ruamel.yaml import YAML
@@ -37,11 +38,12 @@ CONFIG_MODE = 0o600
 BOM = b"\xef\xbb\xbf"
 
 
-class ConfigError(Exception):
+class ConfigError(ProblemError):
     """``config.yaml`` cannot be read or safely rewritten; the message names the file."""
 
     def __init__(self, message: str, path: Path, line: int | None = None) -> None:
-        super().__init__(message)
+        where = display_path(path)  # the message gives the line
+        super().__init__(Problem(message, subject=where))
         self.path = path
         self.line = line
 

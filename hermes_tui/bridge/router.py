@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from hermes_tui.engine.detect import Product
+from hermes_tui.problem import Problem, ProblemError
 
 if TYPE_CHECKING:
     import aiohttp
@@ -87,7 +88,7 @@ class RouterErrorKind(StrEnum):
 
 
 @dataclass(eq=False)  # exceptions compare and hash by identity
-class RouterError(Exception):
+class RouterError(ProblemError):
     """Why the router could not be used: ``message`` names the URL, ``fix`` the remedy."""
 
     kind: RouterErrorKind
@@ -95,6 +96,14 @@ class RouterError(Exception):
     fix: str
     #: The HTTP status when the router answered one (401, 404, 500, ...).
     status: int | None = None
+
+    def __post_init__(self) -> None:
+        ProblemError.__init__(self, self.problem)
+
+    @property
+    def problem(self) -> Problem:
+        details = (f"HTTP status: {self.status}",) if self.status is not None else ()
+        return Problem(self.message, self.fix, details)
 
     def __str__(self) -> str:
         return f"{self.message} {self.fix}."

@@ -14,10 +14,11 @@ import argparse
 import asyncio
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from hermes_tui.commands import EXIT_STATE_ERROR, Console, indent, load_state, settings_from
+from hermes_tui.commands import EXIT_STATE_ERROR, Console, load_state, settings_from
+from hermes_tui.problem import Problem, problem_lines
 
 if TYPE_CHECKING:
     from hermes_tui.engine.detect import EngineInfo
@@ -47,6 +48,10 @@ class Check:
     @property
     def passed(self) -> bool:
         return self.verdict != "fail"
+
+    @property
+    def problem(self) -> Problem:
+        return Problem(self.detail, self.fix, self.more, subject=self.name)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -275,11 +280,13 @@ async def run_checks(
 def print_checks(console: Console, checks: list[Check]) -> None:
     width = max(len(name) for name in CHECKS)
     for check in checks:
-        console.print(f"{console.mark(check.verdict)} {check.name.ljust(width)}  {check.detail}")
-        for line in check.more:
-            console.print(indent(line, "      "))
-        if check.fix and check.verdict == "fail":
-            console.print(f"    Fix: {check.fix}")
+        lead = f"{console.mark(check.verdict)} {check.name.ljust(width)}  "
+        if check.verdict != "fail":
+            console.print(lead + check.detail)
+            continue
+        problem = replace(check.problem, subject=None)  # the check's name leads the line
+        for line in problem_lines(problem, lead=lead, indent="      ", fix_indent="    "):
+            console.print(line)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -27,7 +27,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hermes_tui.commands import EXIT_STATE_ERROR, Console, indent, load_state, settings_from
+from hermes_tui.commands import EXIT_STATE_ERROR, Console, load_state, settings_from
+from hermes_tui.problem import Problem, ProblemError, problem_lines
 
 if TYPE_CHECKING:
     from hermes_tui.engine.detect import EngineInfo
@@ -42,7 +43,6 @@ EXIT_STEP_BASE = 10
 EXIT_INTERRUPTED = 130
 
 MIGRATE_CHOICES = ("no", "dry-run", "apply")
-LOG_LINES = 12
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -103,13 +103,13 @@ def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -
         parser.error("--health-timeout must be more than 0")
 
 
-class StepFailed(Exception):
+class StepFailed(ProblemError):
     """A step could not finish: ``reason`` goes to the progress file (a few words, no
     secrets), ``message`` and ``fix`` to the user, ``more`` below them (log lines)."""
 
     def __init__(self, reason: str, message: str, fix: str = "",
                  more: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
+        super().__init__(Problem(message, fix, tuple(more)))
         self.reason = reason
         self.message = message
         self.fix = fix
@@ -230,11 +230,9 @@ class Setup:
                 number = step_number(step)
                 self.console.print(f"{self.console.mark('fail')} {self._label(step)}: "
                                    f"{failure.reason}")
-                self.console.error(f"step {number} ({STEP_TITLES[step]}) failed: {failure.message}")
-                for line in failure.more:
-                    self.console.error(indent(line, "  "))
-                if failure.fix:
-                    self.console.error(f"Fix: {failure.fix}")
+                for line in problem_lines(failure.problem,
+                                          lead=f"step {number} ({STEP_TITLES[step]}) failed: "):
+                    self.console.error(line)
                 return EXIT_STEP_BASE + number
         return EXIT_OK
 
@@ -534,12 +532,9 @@ class Setup:
         try:
             status = await gateway.start(health_timeout=self.args.health_timeout)
         except GatewayError as error:
-            more: tuple[str, ...] = ()
-            if error.exit_code is not None:
-                more += (f"exit code: {error.exit_code}",)
-            if error.log_tail:
-                more += ("last log lines:", *(f"  {line}" for line in error.log_tail[-LOG_LINES:]))
-            raise StepFailed("gateway did not start", error.message, error.fix, more) from error
+            problem = error.problem
+            raise StepFailed("gateway did not start", problem.what, problem.fix,
+                             problem.details) from error
         where = ""
         if status.api_port is not None:
             where = f" at http://127.0.0.1:{status.api_port} ({status.health_detail or 'health not checked'})"

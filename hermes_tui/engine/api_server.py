@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hermes_tui.envfile import read_env, update_env
+from hermes_tui.problem import Problem, ProblemError
 from hermes_tui.profile import profile_names
 
 DEFAULT_API_PORT = 8642
@@ -48,11 +49,11 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _MAX_HEALTH_BODY = 64 * 1024
 
 
-class ApiServerError(Exception):
+class ApiServerError(ProblemError):
     """No port could be chosen; ``fix`` says what the user can do."""
 
     def __init__(self, message: str, fix: str) -> None:
-        super().__init__(message)
+        super().__init__(Problem(message, fix))
         self.message = message
         self.fix = fix
 

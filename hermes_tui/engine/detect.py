@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from hermes_tui.problem import Problem
+
 if TYPE_CHECKING:
     import aiodocker
     import aiohttp
@@ -163,6 +165,10 @@ class Probe:
     def ok(self) -> bool:
         return self.outcome is Outcome.OK
 
+    @property
+    def problem(self) -> Problem:
+        return Problem(self.detail, self.fix, subject=self.candidate.url)
+
 
 NOTHING_FOUND_HEADLINE = "No container runtime found: no Docker, Podman or Apple Container answers."
 NOTHING_FOUND_FIX = (
@@ -216,6 +222,15 @@ class Diagnosis:
             return ""
         culprit = self.culprit
         return culprit.fix if culprit is not None else NOTHING_FOUND_FIX
+
+    @property
+    def problem(self) -> Problem | None:
+        """Why no engine was found (None when one was)."""
+        if self.engine is not None:
+            return None
+        culprit = self.culprit
+        return culprit.problem if culprit is not None else Problem(NOTHING_FOUND_HEADLINE,
+                                                                   NOTHING_FOUND_FIX)
 
 
 class UnsupportedEngineError(ValueError):

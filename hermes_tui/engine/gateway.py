@@ -47,6 +47,7 @@ from hermes_tui.engine.api_server import (
     parse_port,
     probe_health,
 )
+from hermes_tui.problem import Problem, ProblemError
 
 if TYPE_CHECKING:
     import aiodocker
@@ -72,6 +73,8 @@ WATCHED_ACTIONS = frozenset(
 )
 _STOP_GRACE = 10  # seconds the engine waits for a graceful stop before SIGKILL
 
+#: Log lines a GatewayError's problem shows (the container's last ones).
+LOG_TAIL_SHOWN = 12
 FIX_PULL = "Pull the image again (step 2, \"Image\"), then start the gateway."
 FIX_LOG = (
     "Read the log lines above; fix the profile's .env or config.yaml (re-run the step "
@@ -84,7 +87,7 @@ def container_name(profile: str) -> str:
     return f"hermes-{profile}"
 
 
-class GatewayError(Exception):
+class GatewayError(ProblemError):
     """The gateway could not be started (or found); ``str()`` is the cause in one sentence.
 
     ``fix`` says what the user can do; ``log_tail`` holds the container's last log lines
@@ -98,11 +101,20 @@ class GatewayError(Exception):
         log_tail: list[str] | None = None,
         exit_code: int | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(Problem(message, fix))
         self.message = message
         self.fix = fix
         self.log_tail = list(log_tail or [])
         self.exit_code = exit_code
+
+    @property
+    def problem(self) -> Problem:
+        details: tuple[str, ...] = ()
+        if self.exit_code is not None:
+            details += (f"Exit code: {self.exit_code}",)
+        if self.log_tail:
+            details += ("Last log lines:", *self.log_tail[-LOG_TAIL_SHOWN:])
+        return Problem(self.message, self.fix, details)
 
 
 # --------------------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from hermes_tui.problem import Problem, ProblemError
+
 if TYPE_CHECKING:
     import aiodocker
 
@@ -268,11 +270,18 @@ PROXY_HINT = (
 )
 
 
-@dataclass
-class PullError(Exception):
+@dataclass(eq=False)  # exceptions compare and hash by identity
+class PullError(ProblemError):
     kind: PullErrorKind
     message: str
     fix: str
+
+    def __post_init__(self) -> None:
+        ProblemError.__init__(self, self.problem)
+
+    @property
+    def problem(self) -> Problem:
+        return Problem(self.message, self.fix)
 
     def __str__(self) -> str:
         return self.message

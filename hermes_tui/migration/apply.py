@@ -34,6 +34,7 @@ from hermes_tui.migration.plan import (
 )
 from hermes_tui.migration.redact import redact_json, redact_text
 from hermes_tui.paths import display_path
+from hermes_tui.problem import Problem, ProblemError
 from hermes_tui.yamledit import ConfigError
 
 MANIFEST = "manifest.json"
@@ -41,7 +42,7 @@ REPORT = "report.json"
 SUMMARY = "summary.md"
 
 
-class ApplyError(Exception):
+class ApplyError(ProblemError):
     """The plan cannot be applied as it stands; the message says why and what to do."""
 
 
@@ -49,10 +50,11 @@ class ConflictsPending(ApplyError):
     def __init__(self, items: list[PlanItem]) -> None:
         self.items = items
         ids = ", ".join(item.id for item in items)
-        super().__init__(
-            f"{len(items)} conflict(s) need a choice before applying: {ids}. Choose overwrite, "
-            "skip or rename for each (or deselect it)."
-        )
+        super().__init__(Problem(
+            f"{len(items)} conflict(s) need a choice before applying: {ids}.",
+            "Choose overwrite, skip or rename for each (or deselect it).",
+            subject=ids,
+        ))
 
 
 @dataclass

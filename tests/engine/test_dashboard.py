@@ -15,6 +15,7 @@ from hermes_tui.profile import create_profile
 from hermes_tui.settings import Settings
 from hermes_tui.state import StateStore, StepId, StepStatus
 from hermes_tui.ui.screens.dashboard import DashboardScreen
+from hermes_tui.ui.widgets.problem_view import ProblemView
 from tests.support.states import at
 
 #: The image's own `gateway run`: the test image's stand-in keeps Hermes's contracts (it
@@ -101,7 +102,7 @@ async def test_a_gateway_that_exits_at_once_shows_its_log_and_exit_code(tmp_path
         await wait_for(pilot, lambda: "exited with code 3" in gateway_line(app))
         log = app.screen.query_one("#dash-log")
         assert log.display and any("config broken" in line for line in log.lines)
-        assert "3" in str(app.screen.query_one("#dash-error").render())
+        assert "3" in app.screen.query_one("#dash-problem", ProblemView).text
 
 
 async def test_rerunning_a_step_from_the_dashboard_returns_there(tmp_path, pulled):

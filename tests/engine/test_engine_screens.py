@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import Static
 
 from hermes_tui.app import HermesApp
 from hermes_tui.engine.pull import LayerState
@@ -14,6 +13,7 @@ from hermes_tui.settings import Settings
 from hermes_tui.state import StateStore, StepId, StepStatus
 from hermes_tui.ui.widgets.confirm import ConfirmModal
 from hermes_tui.ui.widgets.layer_bars import LayerBars
+from hermes_tui.ui.widgets.problem_view import ProblemView
 from tests.support.states import at
 
 
@@ -32,7 +32,8 @@ def make(data: Paths, state=None, **settings) -> HermesApp:
 
 
 def text(app: HermesApp, selector: str) -> str:
-    return str(app.screen.query_one(selector, Static).render())
+    widget = app.screen.query_one(selector)
+    return widget.text if isinstance(widget, ProblemView) else str(widget.render())
 
 
 async def settle(app: HermesApp, pilot) -> None:
@@ -93,8 +94,8 @@ async def test_pull_of_a_removed_tag_says_manifest_unknown_and_offers_retry(data
     app = make(data, at(StepId.PULL), docker_host=local_engine.docker_host, image=missing)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
-        assert "manifest unknown" in text(app, "#pull-error")
-        assert "Upgrade hermes-tui" in text(app, "#pull-fix")
+        assert "manifest unknown" in text(app, "#pull-problem")
+        assert "Upgrade hermes-tui" in text(app, "#pull-problem")
         assert app.screen.check_action("retry", ()) is True
         assert app.state.status(StepId.PULL) is StepStatus.FAILED
         assert app.screen.check_action("next", ()) is None
@@ -104,7 +105,7 @@ async def test_pull_without_a_reachable_engine_points_back_to_step_one(data, tmp
     app = make(data, at(StepId.PULL), docker_host=f"unix://{tmp_path}/gone.sock")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
-        assert "No container engine is reachable" in text(app, "#pull-error")
+        assert "No container engine is reachable" in text(app, "#pull-problem")
         assert app.screen.check_action("runtime", ()) is True
         await pilot.press("1")
         await pilot.pause()

@@ -12,6 +12,7 @@ from textual.widgets import Input, OptionList
 from hermes_tui.bridge.sync import ROUTER_KEY_ENV, read_synced
 from hermes_tui.profile import create_profile
 from hermes_tui.state import StepId, StepStatus
+from hermes_tui.ui.widgets.problem_view import ProblemView
 from tests.support.openai_router import OpenAIRouter
 from tests.support.states import at
 
@@ -39,7 +40,8 @@ def rows(app) -> list[str]:
 
 
 def text(app, selector: str) -> str:
-    return str(app.screen.query_one(selector).render())
+    widget = app.screen.query_one(selector)
+    return widget.text if isinstance(widget, ProblemView) else str(widget.render())
 
 
 async def settle(app, pilot) -> None:
@@ -100,7 +102,7 @@ async def test_a_router_that_needs_a_key_asks_for_one_and_keeps_it_in_env(bridge
         app = bridge_app(server.url)
         async with app.run_test(size=(100, 40)) as pilot:
             await settle(app, pilot)
-            assert "401" in text(app, "#bridge-error") or "key" in text(app, "#bridge-error")
+            assert "401" in text(app, "#bridge-problem") or "key" in text(app, "#bridge-error")
             assert app.screen.check_action("next", ()) is None
             key = app.screen.query_one("#router-key", Input)
             key.focus()
@@ -123,7 +125,7 @@ async def test_an_empty_router_says_no_models_loaded(bridge_app):
         app = bridge_app(server.url)
         async with app.run_test(size=(100, 40)) as pilot:
             await settle(app, pilot)
-            assert text(app, "#bridge-error").startswith("No models loaded.")
+            assert text(app, "#bridge-problem").startswith("No models loaded.")
             assert app.screen.check_action("next", ()) is None
     finally:
         server.stop()
@@ -136,8 +138,8 @@ async def test_nothing_listening_is_explained_and_blocks_next(bridge_app):
     app = bridge_app(f"http://127.0.0.1:{port}/v1")
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(app, pilot)
-        assert str(port) in text(app, "#bridge-error")
-        assert "Start your router" in text(app, "#bridge-fix")
+        assert str(port) in text(app, "#bridge-problem")
+        assert "Start your router" in text(app, "#bridge-problem")
         assert app.state.status(StepId.BRIDGE) is StepStatus.FAILED
 
 
@@ -150,5 +152,5 @@ async def test_a_broken_config_yaml_is_never_overwritten_and_models_stay_pending
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(app, pilot)
         assert all("[Pending]" in row for row in rows(app))
-        assert "config.yaml" in text(app, "#bridge-error")
+        assert "config.yaml" in text(app, "#bridge-problem")
     assert config.read_text() == "model: [unclosed\n"

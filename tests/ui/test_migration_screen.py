@@ -11,6 +11,7 @@ from hermes_tui.profile import create_profile
 from hermes_tui.state import MigrationDecision, StepId, StepStatus
 from hermes_tui.ui.widgets.confirm import ConfirmModal
 from hermes_tui.ui.widgets.diff_view import DiffView
+from hermes_tui.ui.widgets.problem_view import ProblemView
 from tests.support.claw_tree import FAKE_SECRETS, build_claw_tree, fingerprint
 from tests.support.states import at
 
@@ -62,7 +63,7 @@ async def test_a_claw_path_that_is_not_a_folder_says_claw_config_not_found(migra
     app = migration_app(claw_dir=not_a_dir)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
-        error = str(app.screen.query_one("#claw-error").render())
+        error = app.screen.query_one("#claw-problem", ProblemView).text
         assert error.startswith("CLAW_CONFIG_NOT_FOUND") and "is not a directory" in error
         assert "press Skip" in error
         await pilot.press("x")
@@ -145,3 +146,25 @@ async def test_a_conflict_blocks_apply_until_the_user_chooses(migration_app, cla
         await pilot.press("a", "y")
         await settle(app, pilot)
     assert soul.read_text() == "my own soul\n"
+
+
+async def test_an_undo_that_fails_shows_the_problem_and_the_app_keeps_running(
+    migration_app, claw, paths
+):
+    import shutil
+
+    app = migration_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("a")
+        await pilot.press("y")
+        await settle(app, pilot)
+        run_dir = app.screen.applied
+        shutil.rmtree(run_dir)  # its backups and report are gone: nothing to undo from
+        await pilot.press("u")
+        await settle(app, pilot)
+        assert app.is_running and app.screen.STEP is StepId.MIGRATION
+        shown = app.screen.query_one("#claw-problem", ProblemView).text
+        assert shown, "the failed undo says so"
+        assert "Press u to retry" in shown or "Press u" in shown
+        assert app.screen.applied == run_dir  # still applied: u may be pressed again

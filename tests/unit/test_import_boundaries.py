@@ -7,6 +7,7 @@ import json
 DOMAIN_MODULES = [
     "hermes_tui.state", "hermes_tui.profile", "hermes_tui.envfile", "hermes_tui.channels",
     "hermes_tui.paths", "hermes_tui.fsutil", "hermes_tui.settings", "hermes_tui.cli",
+    "hermes_tui.problem",
 ]
 
 SNIPPET = f"""

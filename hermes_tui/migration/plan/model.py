@@ -16,6 +16,7 @@ from ruamel.yaml.error import YAMLError
 
 from hermes_tui.migration.plan.edits import Composed, Edit, FileChange, compose, decode_for_display
 from hermes_tui.migration.redact import redact_json
+from hermes_tui.problem import ProblemError
 from hermes_tui.yamledit import ConfigError
 
 
@@ -56,7 +57,7 @@ class ItemStatus(StrEnum):
 Choice = Literal["overwrite", "skip", "rename"]
 
 
-class PlanError(ValueError):
+class PlanError(ProblemError, ValueError):
     """A request the plan cannot honour (unknown item, a choice that does not apply)."""
 
 @dataclass

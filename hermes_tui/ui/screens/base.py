@@ -13,10 +13,14 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, OptionList, Static
 
 from hermes_tui.state import STEP_ORDER, STEP_TITLES, StepId, step_number
+from hermes_tui.ui.widgets.problem_view import ProblemView
 from hermes_tui.ui.widgets.step_sidebar import StepSidebar
 
 if TYPE_CHECKING:
+    from textual.worker import Worker
+
     from hermes_tui.app import HermesApp
+    from hermes_tui.problem import Problem
 
 
 class HelpModal(ModalScreen[None]):
@@ -40,7 +44,37 @@ class HelpModal(ModalScreen[None]):
             yield Markdown(self._text, id="help-text")
 
 
-class StepScreen(Screen[None]):
+class ReportsWorkerFailures:
+    """For screens that run workers: a failed worker's problem is shown on the screen.
+
+    ``Worker.StateChanged`` does not bubble, so the screen forwards it to the App's one
+    handler (``HermesApp.worker_failed``), which calls back ``show_problem``.
+    """
+
+    #: The key that retries what failed on this screen (None: nothing to retry).
+    RETRY_KEY: ClassVar[str | None] = None
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        from textual.worker import WorkerState
+
+        if event.state is WorkerState.ERROR:
+            self.app.worker_failed(event.worker, self)  # type: ignore[attr-defined]
+
+    def retry_key_for(self, worker: Worker) -> str | None:
+        return self.RETRY_KEY
+
+    def show_problem(self, problem: Problem, worker: Worker | None = None) -> None:
+        """Show it in the screen's first ProblemView (every step screen has one)."""
+        views = self.query(ProblemView)  # type: ignore[attr-defined]
+        key = self.retry_key_for(worker) if worker is not None else self.RETRY_KEY
+        if views:
+            views.first().show(problem, retry_key=key)
+        else:
+            self.app.notify(f"{problem.what} {problem.fix}",  # type: ignore[attr-defined]
+                            severity="error", timeout=20)
+
+
+class StepScreen(ReportsWorkerFailures, Screen[None]):
     """A wizard step. Subclasses set STEP and HELP and implement ``compose_body``."""
 
     STEP: ClassVar[StepId]
@@ -75,6 +109,7 @@ class StepScreen(Screen[None]):
                 )
                 with VerticalScroll(id="step-body"):
                     yield from self.compose_body()
+                    yield ProblemView(id="step-problem")  # a failed worker's, when no other
         yield Footer(compact=True)
 
     def compose_body(self) -> ComposeResult:

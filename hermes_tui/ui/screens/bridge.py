@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import replace
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -27,10 +28,12 @@ from hermes_tui.bridge.router import (
     uses_host_network,
 )
 from hermes_tui.bridge.sync import Badge, ConfigError, Synced, badges, load_router_key
+from hermes_tui.problem import Problem
 from hermes_tui.state import StepId, StepStatus
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
 from hermes_tui.ui.widgets.badge import badge
+from hermes_tui.ui.widgets.problem_view import ProblemView
 from hermes_tui.ui.widgets.status_line import StatusLine
 
 NO_MODELS = (
@@ -41,6 +44,7 @@ NO_MODELS = (
 
 
 class BridgeScreen(StepScreen):
+    RETRY_KEY = "r"
     STEP = StepId.BRIDGE
     HELP = HELP[StepId.BRIDGE]
     BINDINGS = [Binding("r", "refresh", "Refresh", id="refresh-models")]
@@ -67,8 +71,7 @@ class BridgeScreen(StepScreen):
         yield Static("", id="router-urls", classes="note")
         yield StatusLine(id="bridge-status", classes="summary")
         yield OptionList(id="models")
-        yield StatusLine(id="bridge-error", classes="error-box")
-        yield StatusLine(id="bridge-fix", classes="fix")
+        yield ProblemView(id="bridge-problem")
 
     def on_mount(self) -> None:
         self.can_advance = self.wizard.state.status(self.STEP) is StepStatus.DONE
@@ -102,7 +105,7 @@ class BridgeScreen(StepScreen):
 
     # -- work ------------------------------------------------------------------------
 
-    @work(exclusive=True, group="bridge")
+    @work(exclusive=True, group="bridge", exit_on_error=False)
     async def _start(self) -> None:
         url_box = self.query_one("#router-url", Input)
         if not url_box.value.strip():
@@ -125,11 +128,11 @@ class BridgeScreen(StepScreen):
                 self.notify(f"Also answering: {others}", timeout=8)
         await self._list_and_sync()
 
-    @work(exclusive=True, group="bridge")
+    @work(exclusive=True, group="bridge", exit_on_error=False)
     async def _refresh(self) -> None:
         await self._list_and_sync()
 
-    @work(exclusive=True, group="bridge")
+    @work(exclusive=True, group="bridge", exit_on_error=False)
     async def _sync(self) -> None:
         await self._write()
 
@@ -140,7 +143,7 @@ class BridgeScreen(StepScreen):
         try:
             url = normalise_base_url(self.query_one("#router-url", Input).value)
         except RouterError as error:
-            self._error(error.message, error.fix)
+            self.query_one("#bridge-problem", ProblemView).show(error.problem)
             return
         self.query_one("#router-url", Input).value = url
         self._show_urls(url)
@@ -150,7 +153,7 @@ class BridgeScreen(StepScreen):
             self._served = await list_models(url, key)
         except RouterError as error:
             self._status("")
-            self._error(error.message, error.fix)
+            self.query_one("#bridge-problem", ProblemView).show(error.problem)
             self.wizard.set_status(self.STEP, StepStatus.FAILED, error.kind.value)
             self.can_advance = False
             return
@@ -187,7 +190,9 @@ class BridgeScreen(StepScreen):
             synced = await asyncio.to_thread(read_synced, config)  # verify before Synced
         except (ConfigError, OSError) as error:
             self._status("")
-            self._error(str(error), "Fix or move the file aside, then press r.")
+            what = error.problem if isinstance(error, ConfigError) else Problem(str(error))
+            self.query_one("#bridge-problem", ProblemView).show(
+                replace(what, fix="Fix or move the file aside, then press r."))
             self.wizard.set_status(self.STEP, StepStatus.FAILED, "config.yaml not written")
             return
         marks = self._show_rows(synced)
@@ -238,10 +243,9 @@ class BridgeScreen(StepScreen):
     def _status(self, text) -> None:
         self.query_one("#bridge-status", StatusLine).update(text)
 
-    def _error(self, message: str, fix: str) -> None:
-        self.query_one("#bridge-error", StatusLine).update(message)
-        self.query_one("#bridge-fix", StatusLine).update(
-            Content.assemble(("Fix: ", "bold"), fix) if fix else "")
+    def _error(self, message: str, fix: str = "") -> None:
+        self.query_one("#bridge-problem", ProblemView).show(
+            Problem(message, fix) if message else None)
 
     def advance(self) -> None:
         self.wizard.finish_step(self.STEP)

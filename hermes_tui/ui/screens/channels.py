@@ -129,7 +129,7 @@ class ChannelsScreen(StepScreen):
             return
         self._save(selected, updates)
 
-    @work(exclusive=True, group="channels")
+    @work(exclusive=True, group="channels", exit_on_error=False)
     async def _save(self, selected: list[str], updates: dict[str, str | None]) -> None:
         path = self._env_path
         try:

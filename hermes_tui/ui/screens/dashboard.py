@@ -8,6 +8,7 @@ polling, so an idle dashboard costs next to nothing.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,8 +24,11 @@ from textual.widgets.option_list import Option
 
 from hermes_tui import channels as catalog
 from hermes_tui.engine.api_server import ENV_FILE
+from hermes_tui.problem import Problem
 from hermes_tui.state import STEP_ORDER, STEP_TITLES, StepId, step_number
+from hermes_tui.ui.screens.base import ReportsWorkerFailures
 from hermes_tui.ui.widgets.api_access import KEY_BINDINGS, ApiAccess, RevealsApiKey
+from hermes_tui.ui.widgets.problem_view import ProblemView
 from hermes_tui.ui.widgets.status_line import StatusLine
 from hermes_tui.ui.widgets.summary import label_table
 
@@ -52,7 +56,8 @@ class PickModal(ModalScreen[str | None]):
         self.dismiss(event.option_id)
 
 
-class DashboardScreen(RevealsApiKey, Screen[None]):
+class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
+    RETRY_KEY = "r"  # restart the gateway, and follow the engine again
     BINDINGS = [
         Binding("s", "start", "Start", id="gateway-start"),
         Binding("x", "stop", "Stop", id="gateway-stop"),
@@ -75,8 +80,7 @@ class DashboardScreen(RevealsApiKey, Screen[None]):
             body.border_title = f"Hermes · {self.app.state.profile}"
             yield Static("", id="dash-gateway", classes="summary")
             yield StatusLine(id="dash-health", classes="health-detail")
-            yield StatusLine(id="dash-error", classes="error-box")
-            yield StatusLine(id="dash-fix", classes="fix")
+            yield ProblemView(id="dash-problem")
             yield ApiAccess(id="dash-api")
             yield Static("", id="dash-details", classes="summary")
             yield Log(max_lines=LOG_LINES, id="dash-log", auto_scroll=True)
@@ -148,14 +152,12 @@ class DashboardScreen(RevealsApiKey, Screen[None]):
         if self._status is not None:
             self.show_status(self._status, reload=False)
 
-    def say(self, message: str = "", fix: str = "") -> None:
-        self.query_one("#dash-error", StatusLine).update(message)
-        self.query_one("#dash-fix", StatusLine).update(
-            Content.assemble(("Fix: ", "bold"), fix) if fix else "")
+    def say(self, problem: Problem | None = None) -> None:
+        self.query_one("#dash-problem", ProblemView).show(problem, retry_key=self.RETRY_KEY)
 
     # -- engine ------------------------------------------------------------------------
 
-    @work(exclusive=True, group="dashboard-events")
+    @work(exclusive=True, group="dashboard-events", exit_on_error=False)
     async def _watch(self) -> None:
         """Refresh on every engine event for this profile's container; start it if stopped."""
         from hermes_tui.engine.gateway import gateway_status, watch_events
@@ -165,8 +167,8 @@ class DashboardScreen(RevealsApiKey, Screen[None]):
         if gateway is None:
             self.query_one("#dash-gateway", Static).update(
                 Content.assemble(("Gateway   ", "bold"), ("unknown", "$text-warning")))
-            self.say("No container engine is reachable.",
-                     "Re-run step 1 (press w) to see why, then come back.")
+            self.say(Problem("No container engine is reachable.",
+                             "Re-run step 1 (press w) to see why, then come back."))
             return
         status = await gateway.status()
         self.show_status(status)
@@ -180,20 +182,22 @@ class DashboardScreen(RevealsApiKey, Screen[None]):
                     self.show_status(await gateway_status(
                         docker, gateway.profile, data_dir=gateway.paths.profiles))
 
-    @work(exclusive=True, group="dashboard-action")
+    @work(exclusive=True, group="dashboard-action", exit_on_error=False)
     async def _act(self, verb: str) -> None:
         from hermes_tui.engine.gateway import GatewayError
 
         gateway = await self.app.profile_gateway()
         if gateway is None:
-            self.say("No container engine is reachable.", "Re-run step 1 (press w).")
+            self.say(Problem("No container engine is reachable.", "Re-run step 1 (press w)."))
             return
         self.say()
         self.query_one("#dash-gateway", Static).update(f"Gateway   {verb}ing…")
         try:
             status = await getattr(gateway, verb)()
         except GatewayError as error:
-            self.say(error.message, error.fix)
+            # The log tail goes to the log pane below, not into the problem.
+            exit_code = () if error.exit_code is None else (f"Exit code: {error.exit_code}",)
+            self.say(replace(error.problem, details=exit_code))
             if error.log_tail:
                 log = self.query_one("#dash-log", Log)
                 log.display = True
@@ -209,6 +213,9 @@ class DashboardScreen(RevealsApiKey, Screen[None]):
 
     def action_restart(self) -> None:
         self._act("restart")
+        if not any(w.group == "dashboard-events" and not w.is_finished
+                   for w in self.workers):
+            self._watch()  # the watch ended (the engine went away): follow it again
 
     def action_logs(self) -> None:
         log = self.query_one("#dash-log", Log)
@@ -218,7 +225,7 @@ class DashboardScreen(RevealsApiKey, Screen[None]):
         else:
             self.workers.cancel_group(self, "dashboard-logs")
 
-    @work(exclusive=True, group="dashboard-logs")
+    @work(exclusive=True, group="dashboard-logs", exit_on_error=False)
     async def _follow(self) -> None:
         from hermes_tui.engine.gateway import follow_logs
         from hermes_tui.engine.launch import engine_client

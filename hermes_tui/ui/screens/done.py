@@ -19,11 +19,13 @@ from textual.widgets import Static
 from hermes_tui import channels as catalog
 from hermes_tui.engine.api_server import ENV_FILE
 from hermes_tui.paths import display_path
+from hermes_tui.problem import Problem
 from hermes_tui.state import STEP_ORDER, STEP_TITLES, StepId, StepStatus, step_number
 from hermes_tui.ui.glyphs import mark
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
 from hermes_tui.ui.widgets.api_access import KEY_BINDINGS, ApiAccess, RevealsApiKey
+from hermes_tui.ui.widgets.problem_view import ProblemView
 from hermes_tui.ui.widgets.status_line import StatusLine
 from hermes_tui.ui.widgets.summary import label_table
 
@@ -31,6 +33,7 @@ from hermes_tui.ui.widgets.summary import label_table
 class DoneScreen(RevealsApiKey, StepScreen):
     STEP = StepId.DONE
     HELP = HELP[StepId.DONE]
+    RETRY_KEY = "g"  # start the gateway again
     BINDINGS = [
         # Short descriptions: with "k Show key" the footer must still fit 80 columns.
         Binding("g", "start_gateway", "Start", id="start-gateway"),
@@ -91,9 +94,7 @@ class DoneScreen(RevealsApiKey, StepScreen):
         yield ApiAccess(id="done-api")
         yield StatusLine(id="gateway-state", classes="summary")
         yield StatusLine(id="gateway-health", classes="health-detail")
-        yield StatusLine(id="gateway-error", classes="error-box")
-        yield StatusLine(id="gateway-fix", classes="fix")
-        yield StatusLine(id="gateway-log", classes="log-tail")
+        yield ProblemView(id="gateway-problem")
 
     def on_mount(self) -> None:
         state = self.wizard.state
@@ -124,31 +125,27 @@ class DoneScreen(RevealsApiKey, StepScreen):
     def action_dashboard(self) -> None:
         self.wizard.open_dashboard()
 
-    @work(exclusive=True, group="gateway")
+    @work(exclusive=True, group="gateway", exit_on_error=False)
     async def _start(self) -> None:
         from hermes_tui.engine.gateway import GatewayError
 
         show = self.query_one("#gateway-state", StatusLine)
-        for box in ("#gateway-error", "#gateway-fix", "#gateway-log", "#gateway-health"):
-            self.query_one(box, StatusLine).update("")
+        problem = self.query_one("#gateway-problem", ProblemView)
+        problem.clear()
+        self.query_one("#gateway-health", StatusLine).update("")
         show.update("Starting the gateway…")
         gateway = await self.wizard.profile_gateway()
         if gateway is None:
             show.update("")
-            self.query_one("#gateway-error", StatusLine).update(
-                "No container engine is reachable: go back to step 1.")
+            problem.show(Problem("No container engine is reachable.",
+                                 "Go back to step 1 (Runtime check) to see why."),
+                         retry_key=self.RETRY_KEY)
             return
         try:
             status = await gateway.start()
         except GatewayError as error:
             show.update("")
-            self.query_one("#gateway-error", StatusLine).update(error.message)
-            if error.fix:
-                self.query_one("#gateway-fix", StatusLine).update(
-                    Content.assemble(("Fix: ", "bold"), error.fix))
-            if error.log_tail:
-                self.query_one("#gateway-log", StatusLine).update(
-                    "Last log lines:\n" + "\n".join(error.log_tail[-12:]))
+            problem.show(error.problem, retry_key=self.RETRY_KEY)
             return
         self.show_started(status)
 

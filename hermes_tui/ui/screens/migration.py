@@ -8,6 +8,7 @@ user's choices (secret opt-ins, conflict resolutions, Apply) back to the plan.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 from textual import on, work
@@ -21,11 +22,13 @@ from textual.widgets.option_list import Option
 
 from hermes_tui.migration.plan import ItemStatus, Plan, PlanError, PlanItem
 from hermes_tui.paths import display_path
+from hermes_tui.problem import Problem
 from hermes_tui.state import MigrationDecision, StepId, StepStatus
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
 from hermes_tui.ui.widgets.confirm import ConfirmModal
 from hermes_tui.ui.widgets.diff_view import DiffView, diff_rows
+from hermes_tui.ui.widgets.problem_view import ProblemView
 from hermes_tui.ui.widgets.status_line import StatusLine
 
 _STATUS_STYLE = {
@@ -63,7 +66,7 @@ class MigrationScreen(StepScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("Looking for an OpenClaw setup…", id="claw-summary", classes="prose")
-        yield StatusLine(id="claw-error", classes="error-box")
+        yield ProblemView(id="claw-problem")
         with ContentSwitcher(initial="plan-view", id="claw-views"):
             with Vertical(id="plan-view"):
                 yield OptionList(id="plan-items")
@@ -100,7 +103,7 @@ class MigrationScreen(StepScreen):
 
     # -- detection and planning -----------------------------------------------------
 
-    @work(exclusive=True, group="migration")
+    @work(exclusive=True, group="migration", exit_on_error=False)
     async def _detect(self) -> None:
         from hermes_tui.migration.detect import detect
         from hermes_tui.migration.plan import build_plan
@@ -114,7 +117,7 @@ class MigrationScreen(StepScreen):
             return
         if not (found.exists and found.is_dir) or found.path is None:
             self.query_one("#claw-summary", Static).update("")
-            self.query_one("#claw-error", StatusLine).update(found.not_found_message)
+            self.query_one("#claw-problem", ProblemView).show(Problem(found.not_found_message))
             return
         profile_dir = settings.paths.profile_dir(state.profile or "")
         home = Path.home() if settings.claw_dir is None else None
@@ -166,7 +169,7 @@ class MigrationScreen(StepScreen):
     def _show_file(self, event: OptionList.OptionHighlighted) -> None:
         self._load_diff(event.option_id)
 
-    @work(exclusive=True, group="migration-diff")
+    @work(exclusive=True, group="migration-diff", exit_on_error=False)
     async def _load_diff(self, path: str | None) -> None:
         change = next((c for c in self.plan.file_changes() if c.path == path), None)
         if change is None:
@@ -237,14 +240,16 @@ class MigrationScreen(StepScreen):
         self.app.push_screen(ConfirmModal("Apply the migration?", question, "apply", "not now"),
                              lambda yes: self._apply() if yes else None)
 
-    @work(exclusive=True, group="migration")
+    @work(exclusive=True, group="migration", exit_on_error=False)
     async def _apply(self) -> None:
         from hermes_tui.migration.apply import ApplyError, apply_plan
 
         try:
             result = await asyncio.to_thread(apply_plan, self.plan)
         except (ApplyError, OSError) as error:
-            self.query_one("#claw-error", StatusLine).update(f"Nothing was applied: {error}")
+            problem = error.problem if isinstance(error, ApplyError) else Problem(str(error))
+            self.query_one("#claw-problem", ProblemView).show(
+                replace(problem, what=f"Nothing was applied: {problem.what}"))
             return
         self.applied = result.run_dir
         state = self.wizard.state
@@ -261,9 +266,13 @@ class MigrationScreen(StepScreen):
         await self._replan()
 
     def action_undo(self) -> None:
+        self.query_one("#claw-problem", ProblemView).clear()
         self._undo()
 
-    @work(exclusive=True, group="migration")
+    def retry_key_for(self, worker) -> str | None:
+        return {"_undo": "u", "_apply": "a"}.get(worker.name)
+
+    @work(exclusive=True, group="migration", exit_on_error=False)
     async def _undo(self) -> None:
         from hermes_tui.migration.apply import undo
 

@@ -97,7 +97,7 @@ class ProfileScreen(StepScreen):
         if validate_name(name).ok:
             self._create(name)
 
-    @work(exclusive=True, group="profile")
+    @work(exclusive=True, group="profile", exit_on_error=False)
     async def _create(self, name: str) -> None:
         paths = self.wizard.settings.paths
         try:

@@ -19,11 +19,13 @@ from hermes_tui.state import StepId, StepStatus
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
 from hermes_tui.ui.widgets.layer_bars import LayerBars
+from hermes_tui.ui.widgets.problem_view import ProblemView
 from hermes_tui.ui.widgets.status_line import StatusLine
 
 
 class PullScreen(StepScreen):
     STEP = StepId.PULL
+    RETRY_KEY = "r"
     HELP = HELP[StepId.PULL]
     BINDINGS = [
         Binding("r", "retry", "Retry", id="retry"),
@@ -40,8 +42,7 @@ class PullScreen(StepScreen):
         yield Static("", id="pull-engine", classes="note")
         yield LayerBars(id="layer-bars")
         yield StatusLine(id="pull-result", classes="summary")
-        yield StatusLine(id="pull-error", classes="error-box")
-        yield StatusLine(id="pull-fix", classes="fix")
+        yield ProblemView(id="pull-problem")
 
     def busy(self) -> str | None:
         progress = self.query_one(LayerBars).progress
@@ -71,13 +72,13 @@ class PullScreen(StepScreen):
     def action_runtime(self) -> None:
         self.wizard.goto(StepId.RUNTIME)
 
-    @work(exclusive=True, group="pull")
+    @work(exclusive=True, group="pull", exit_on_error=False)
     async def _pull(self) -> None:
         from hermes_tui.engine.detect import client
         from hermes_tui.engine.pull import pull_image
 
         self.failed = self.engine_lost = False
-        self._say_error("", "")
+        self.query_one("#pull-problem", ProblemView).clear()
         diagnosis = await self.wizard.find_engine()
         engine = diagnosis.engine
         if engine is None:
@@ -121,16 +122,15 @@ class PullScreen(StepScreen):
         bars = self.query_one(LayerBars)
         if bars.progress is None or not bars.progress.layers:
             bars.display = False  # nothing was fetched: no empty progress to look at
-        self._say_error(error.message, error.fix)
+        self.query_one("#pull-problem", ProblemView).show(error.problem, retry_key=self.RETRY_KEY)
         self.failed = True
         self.engine_lost = error.kind is PullErrorKind.ENGINE_GONE
         self.wizard.set_status(self.STEP, StepStatus.FAILED, error.kind.value)
 
-    def _say_error(self, message: str, fix: str) -> None:
-        self.query_one("#pull-error", Static).update(message)
-        self.query_one("#pull-fix", Static).update(
-            Content.assemble(("Fix: ", "bold"), fix) if fix else ""
-        )
+    def show_problem(self, problem, worker=None) -> None:
+        """An unexpected failure: shown like a pull error, and r retries."""
+        super().show_problem(problem, worker)
+        self.failed = True
 
     def advance(self) -> None:
         self.wizard.finish_step(self.STEP)

@@ -61,7 +61,7 @@ class RuntimeScreen(StepScreen):
     def action_retry(self) -> None:
         self._probe(fresh=True)
 
-    @work(exclusive=True, group="runtime")
+    @work(exclusive=True, group="runtime", exit_on_error=False)
     async def _probe(self, fresh: bool = False) -> None:
         self.query_one("#runtime-status", Static).update("Probing…")
         diagnosis = await self.wizard.find_engine(fresh=True)
