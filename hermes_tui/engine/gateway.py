@@ -36,6 +36,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +81,19 @@ FIX_LOG = (
     "Read the log lines above; fix the profile's .env or config.yaml (re-run the step "
     "that wrote it), then start the gateway again."
 )
+
+
+class GatewayAction(Enum):
+    """What a user can ask of a profile's gateway, with the words a screen shows for it."""
+
+    START = ("start", "Starting")
+    STOP = ("stop", "Stopping")
+    RESTART = ("restart", "Restarting")
+
+    def __init__(self, verb: str, progress: str) -> None:
+        self.verb = verb
+        #: Shown while it runs, e.g. "Stopping…".
+        self.progress = progress
 
 
 def container_name(profile: str) -> str:
@@ -861,6 +875,7 @@ __all__ = [
     "LABEL_CONFIG",
     "LABEL_DATA_DIR",
     "LABEL_PROFILE",
+    "GatewayAction",
     "GatewayError",
     "GatewayEvent",
     "GatewaySpec",

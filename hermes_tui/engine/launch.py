@@ -19,6 +19,7 @@ from hermes_tui.bridge.router import is_loopback_host, uses_host_network
 from hermes_tui.engine.api_server import ApiServer, ApiServerError, ensure_api_server
 from hermes_tui.engine.detect import EngineInfo, client
 from hermes_tui.engine.gateway import (
+    GatewayAction,
     GatewayError,
     GatewaySpec,
     GatewayStatus,
@@ -114,6 +115,14 @@ class ProfileGateway:
             return await start_gateway(docker, spec, env, health_timeout=health_timeout)
 
         return await self._with(run)
+
+    async def run(self, action: GatewayAction, health_timeout: float = 30.0) -> GatewayStatus:
+        """Carry out ``action``; the new status (raises `GatewayError` as each one does)."""
+        if action is GatewayAction.START:
+            return await self.start(health_timeout)
+        if action is GatewayAction.STOP:
+            return await self.stop()
+        return await self.restart()
 
     async def stop(self) -> GatewayStatus:
         return await self._with(lambda docker: stop_gateway(docker, self.profile))

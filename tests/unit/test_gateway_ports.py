@@ -412,3 +412,10 @@ def test_gateway_module_imports_neither_textual_nor_aiodocker(run_python) -> Non
     done = run_python("-c", snippet)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+def test_gateway_actions_say_what_they_do_in_words() -> None:
+    from hermes_tui.engine.gateway import GatewayAction
+
+    assert [(a.verb, a.progress) for a in GatewayAction] == [
+        ("start", "Starting"), ("stop", "Stopping"), ("restart", "Restarting")]

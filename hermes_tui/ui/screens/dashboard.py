@@ -24,6 +24,7 @@ from textual.widgets.option_list import Option
 
 from hermes_tui import channels as catalog
 from hermes_tui.engine.api_server import ENV_FILE
+from hermes_tui.engine.gateway import GatewayAction
 from hermes_tui.problem import Problem
 from hermes_tui.state import STEP_ORDER, STEP_TITLES, StepId, step_number
 from hermes_tui.ui.screens.base import ReportsWorkerFailures
@@ -183,7 +184,7 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
                         docker, gateway.profile, data_dir=gateway.paths.profiles))
 
     @work(exclusive=True, group="dashboard-action", exit_on_error=False)
-    async def _act(self, verb: str) -> None:
+    async def _act(self, action: GatewayAction) -> None:
         from hermes_tui.engine.gateway import GatewayError
 
         gateway = await self.app.profile_gateway()
@@ -191,9 +192,9 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
             self.say(Problem("No container engine is reachable.", "Re-run step 1 (press w)."))
             return
         self.say()
-        self.query_one("#dash-gateway", Static).update(f"Gateway   {verb}ing…")
+        self.query_one("#dash-gateway", Static).update(f"Gateway   {action.progress}…")
         try:
-            status = await getattr(gateway, verb)()
+            status = await gateway.run(action)
         except GatewayError as error:
             # The log tail goes to the log pane below, not into the problem.
             exit_code = () if error.exit_code is None else (f"Exit code: {error.exit_code}",)
@@ -206,13 +207,13 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
         self.show_status(status)
 
     def action_start(self) -> None:
-        self._act("start")
+        self._act(GatewayAction.START)
 
     def action_stop(self) -> None:
-        self._act("stop")
+        self._act(GatewayAction.STOP)
 
     def action_restart(self) -> None:
-        self._act("restart")
+        self._act(GatewayAction.RESTART)
         if not any(w.group == "dashboard-events" and not w.is_finished
                    for w in self.workers):
             self._watch()  # the watch ended (the engine went away): follow it again
