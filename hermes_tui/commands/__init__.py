@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from hermes_tui.settings import Settings
-    from hermes_tui.state import LoadResult, StateStore
+    from hermes_tui.state import LoadResult, StateStore, WizardState
 
 #: Exit code when the progress file cannot be used (same as the wizard's).
 EXIT_STATE_ERROR = 3
@@ -108,6 +108,31 @@ def load_state(settings: Settings, console: Console) -> tuple[StateStore, LoadRe
     if loaded.notice:
         console.error(f"hermes-tui: {loaded.notice}")
     return store, loaded
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What a read-only command (doctor, status) starts from."""
+
+    console: Console
+    settings: Settings
+    state: WizardState
+
+
+def open_command(args: argparse.Namespace) -> Opened | None:
+    """The start-up doctor and status share: the console, the settings from the same
+    options the wizard takes, and the progress file read as the wizard reads it. None when
+    that file cannot be used (said on stderr): exit with ``EXIT_STATE_ERROR``."""
+    from hermes_tui.state import StateError
+
+    console = Console.detect()
+    settings = settings_from(args)
+    try:
+        _, loaded = load_state(settings, console)
+    except StateError as exc:
+        console.error(f"hermes-tui: {exc}")
+        return None
+    return Opened(console, settings, loaded.state)
 
 
 def indent(text: str, prefix: str = "    ") -> str:

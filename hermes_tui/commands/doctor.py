@@ -17,7 +17,7 @@ import stat
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from hermes_tui.commands import EXIT_STATE_ERROR, Console, load_state, settings_from
+from hermes_tui.commands import EXIT_STATE_ERROR, Console, open_command
 from hermes_tui.problem import Problem, problem_lines
 
 if TYPE_CHECKING:
@@ -290,16 +290,10 @@ def print_checks(console: Console, checks: list[Check]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hermes_tui.state import StateError
-
-    console = Console.detect()
-    settings = settings_from(args)
-    try:
-        _, loaded = load_state(settings, console)
-    except StateError as exc:
-        console.error(f"hermes-tui: {exc}")
+    opened = open_command(args)
+    if opened is None:
         return EXIT_STATE_ERROR
-    state = loaded.state
+    console, settings, state = opened.console, opened.settings, opened.state
     profile = getattr(args, "profile", None) or state.profile
     # The image setup pulled, unless --image names another.
     image = getattr(args, "image", None) or state.image_ref or settings.image

@@ -43,7 +43,7 @@ import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
-from hermes_tui.commands import EXIT_STATE_ERROR, Console, load_state, settings_from
+from hermes_tui.commands import EXIT_STATE_ERROR, Console, open_command
 
 if TYPE_CHECKING:
     from hermes_tui.engine.gateway import GatewayStatus
@@ -201,16 +201,11 @@ def print_text(console: Console, data: dict[str, Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hermes_tui.state import StateError
-
-    console = Console.detect()
-    settings = settings_from(args)
-    try:
-        _, loaded = load_state(settings, console)
-    except StateError as exc:
-        console.error(f"hermes-tui: {exc}")
+    opened = open_command(args)
+    if opened is None:
         return EXIT_STATE_ERROR
-    data = asyncio.run(collect(settings, loaded.state))
+    console = opened.console
+    data = asyncio.run(collect(opened.settings, opened.state))
     if getattr(args, "json", False):
         console.print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
