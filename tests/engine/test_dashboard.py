@@ -99,9 +99,11 @@ async def test_dashboard_on_launch_starts_a_stopped_gateway_and_follows_events(t
 async def test_a_gateway_that_exits_at_once_shows_its_log_and_exit_code(tmp_path, pulled):
     app = make(tmp_path, pulled, CRASH)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: "exited with code 3" in gateway_line(app))
         log = app.screen.query_one("#dash-log")
-        assert log.display and any("config broken" in line for line in log.lines)
+        # The engine's "die" event may repaint the status line before the start worker has
+        # read the log tail: wait for both, not for the first.
+        await wait_for(pilot, lambda: "exited with code 3" in gateway_line(app)
+                       and log.display and any("config broken" in line for line in log.lines))
         assert "3" in app.screen.query_one("#dash-problem", ProblemView).text
 
 
