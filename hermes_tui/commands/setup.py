@@ -179,18 +179,18 @@ class Setup:
         self.console = console
         self.environ = environ
         self.engine: EngineInfo | None = None
+        from hermes_tui.steps.flow import Flow
 
-    # -- bookkeeping (as HermesApp.set_status / finish_step / goto do it) ------------------
+        #: The same transitions as the wizard's (HermesApp calls this Flow too).
+        self.flow = Flow(state, store)
+
+    # -- bookkeeping (the wizard's transitions: steps.flow) -------------------------------
 
     def save(self) -> None:
-        self.store.save(self.state)
+        self.flow.save()
 
     def record(self, step: StepId, status: StepStatus, reason: str | None = None) -> None:
-        entry = self.state.steps[step]
-        entry.status = status
-        entry.reason = reason
-        entry.updated_at = self.store.clock()
-        self.save()
+        self.flow.record(step, status, reason)
 
     def _label(self, step: StepId) -> str:
         from hermes_tui.state import STEP_ORDER, STEP_TITLES, step_number
@@ -199,14 +199,10 @@ class Setup:
 
     def finish(self, step: StepId, detail: str, status: StepStatus | None = None,
                reason: str | None = None) -> None:
-        from hermes_tui.state import STEP_ORDER, StepStatus
+        from hermes_tui.state import StepStatus
 
         status = status or StepStatus.DONE
-        self.record(step, status, reason)
-        index = STEP_ORDER.index(step)
-        if index + 1 < len(STEP_ORDER):
-            self.state.current_step = STEP_ORDER[index + 1]
-            self.save()
+        self.flow.finish(step, status, reason)
         kind = "ok" if status is StepStatus.DONE else "skip"
         self.console.print(f"{self.console.mark(kind)} {self._label(step)}: {detail}")
 
@@ -221,8 +217,7 @@ class Setup:
             "migration": self.step_migration, "done": self.step_done,
         }
         for step in STEP_ORDER:
-            self.state.current_step = step
-            self.save()
+            self.flow.goto(step)
             try:
                 await steps[step.value](step)
             except StepFailed as failure:
@@ -297,11 +292,7 @@ class Setup:
             raise StepFailed("could not create the folder", str(exc),
                              "Fix the folder's permissions or free some space, or pass "
                              "--data-dir DIR.") from exc
-        if self.state.profile != name:
-            # Another profile: what steps 4-6 recorded was about the old one.
-            self.state.channels, self.state.synced_models = [], []
-            self.state.default_model = self.state.migration = None
-        self.state.profile = name
+        self.flow.choose_profile(name)
         verb = "created" if outcome.created else "reusing"
         self.finish(step, f"{verb} '{name}' at {display_path(outcome.path)}/")
 

@@ -106,7 +106,7 @@ class ProfileScreen(StepScreen):
             self.query_one("#profile-error", Static).update(str(exc))
             self.wizard.set_status(self.STEP, StepStatus.FAILED, "could not create the folder")
             return
-        self.wizard.state.profile = name
+        self.wizard.choose_profile(name)
         verb = "Created" if outcome.created else "Reusing"
         self.notify(f"{verb} profile {name} at {display_path(outcome.path)}/", timeout=4)
         self.wizard.finish_step(self.STEP)
