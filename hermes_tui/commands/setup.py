@@ -433,7 +433,7 @@ class Setup:
     # -- step 6 ---------------------------------------------------------------------------
 
     async def step_migration(self, step: StepId) -> None:
-        from hermes_tui.migration.detect import ERROR_NOT_FOUND, detect
+        from hermes_tui.migration.detect import ERROR_NOT_FOUND, detect, plan_home
         from hermes_tui.state import MigrationDecision, StepStatus
 
         choice = self.args.migrate_claw
@@ -458,7 +458,7 @@ class Setup:
         try:
             plan = await asyncio.to_thread(
                 build_plan, found.path, profile_dir, migrate_secrets=self.args.migrate_secrets,
-                home=Path.home() if self.settings.claw_dir is None else None)
+                home=plan_home(self.settings.claw_dir))
         except Exception as exc:  # the plan's own failure is the step's cause
             raise StepFailed("plan failed", f"Could not read {found.path}: {exc}") from exc
         self._print_plan(plan)
