@@ -71,7 +71,8 @@ class HermesApp(App[int]):
         #: The last runtime diagnosis (step 1), shared by the steps that need the engine.
         self.diagnosis: Diagnosis | None = None
         #: Every change to the progress goes through the flow (as setup's does).
-        self.flow = Flow(state, store, save=lambda _state: self.save())
+        self.flow = Flow(state, store, save=lambda _state: self.save(),
+                         recorded=lambda _step: self._show_progress())
 
     def on_mount(self) -> None:
         from hermes_tui.ui.glyphs import plain_console
@@ -213,6 +214,8 @@ class HermesApp(App[int]):
 
     def set_status(self, step: StepId, status: StepStatus, reason: str | None = None) -> None:
         self.flow.record(step, status, reason)
+
+    def _show_progress(self) -> None:
         from hermes_tui.ui.widgets.step_sidebar import StepSidebar
 
         for sidebar in self.screen.query(StepSidebar):

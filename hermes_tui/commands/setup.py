@@ -351,25 +351,10 @@ class Setup:
     # -- step 5 ---------------------------------------------------------------------------
 
     async def step_bridge(self, step: StepId) -> None:
-        from hermes_tui.bridge.router import (
-            RouterError,
-            container_base_url,
-            initial_router_url,
-            list_models,
-            normalise_base_url,
-            uses_host_network,
-        )
-        from hermes_tui.bridge.sync import (
-            ROUTER_KEY_ENV,
-            Badge,
-            ConfigError,
-            badges,
-            load_router_key,
-            read_synced,
-            save_router_key,
-            write_models,
-        )
+        from hermes_tui.bridge.router import RouterError, initial_router_url, uses_host_network
+        from hermes_tui.bridge.sync import ROUTER_KEY_ENV, load_router_key
         from hermes_tui.state import StepStatus
+        from hermes_tui.steps.bridge import BridgeStep, SyncError
 
         explicit = self.settings.router_url
         url = initial_router_url(explicit, self.state.router_url, self.environ)
@@ -377,13 +362,11 @@ class Setup:
             self.finish(step, "skipped: no router URL (pass --router-url URL)",
                         StepStatus.SKIPPED, "no router URL")
             return
-        profile_dir = self.settings.paths.profile_dir(self.args.profile)
-        env_path = profile_dir / ".env"
-        config_path = profile_dir / "config.yaml"
+        bridge = BridgeStep(self.flow, self.settings.paths.profile_dir(self.args.profile),
+                            uses_host_network(self.engine))
         try:
-            base = normalise_base_url(url)
-            api_key = self.environ.get(ROUTER_KEY_ENV) or load_router_key(env_path)
-            models = [m.id for m in await list_models(base, api_key)]
+            api_key = self.environ.get(ROUTER_KEY_ENV) or load_router_key(bridge.env_path)
+            listing = await bridge.list(url, api_key)
         except RouterError as exc:
             if explicit:
                 raise StepFailed(exc.kind.value, exc.message, exc.fix + ".") from exc
@@ -391,44 +374,29 @@ class Setup:
             self.finish(step, f"skipped: router at {url} unreachable", StepStatus.SKIPPED,
                         "router unreachable")
             return
+        base, models = listing.base, listing.ids
         if not models:
             raise StepFailed("no models loaded", f"{base} serves no models.",
                              "Load a model in the router (e.g. `ollama pull llama3.2`), then "
                              "run setup again.")
-        self.state.router_url = base  # as the screen does, once the router answered
-        self.save()
-        try:
-            synced = read_synced(config_path)
-        except ConfigError as exc:
-            raise StepFailed("config.yaml not written", str(exc),
-                             "Fix or move the file aside, then run setup again.") from exc
         default = self.args.default_model
         if default is not None and default not in models:
             raise StepFailed("default model not served",
                              f"--default-model {default} is not among the models {base} "
                              f"serves: {', '.join(models)}.",
                              "Pass one of those ids, or load that model in the router.")
-        if default is None:
-            default = synced.default if synced.default in models else models[0]
         try:
-            key_ref = save_router_key(env_path, api_key)
-            write_models(config_path,
-                         base_url=container_base_url(base, uses_host_network(self.engine)),
-                         models=models, default=default, api_key_ref=key_ref)
-            synced = read_synced(config_path)  # verify before calling anything synced
-        except (ConfigError, OSError) as exc:
-            raise StepFailed("config.yaml not written", str(exc),
+            outcome = await bridge.sync(listing, api_key, default)
+        except SyncError as exc:
+            raise StepFailed("config.yaml not written", exc.problem.what,
                              "Fix or move the file aside, then run setup again.") from exc
-        marks = badges(models, synced)
-        done = [m for m in models if marks.get(m) is Badge.SYNCED]
-        self.state.default_model = synced.default
-        self.state.synced_models = done
-        if len(done) != len(models) or synced.default != default:
+        if not outcome.complete:
             raise StepFailed("not every model synced",
-                             f"{config_path} lists {len(done)} of the {len(models)} models "
-                             f"served, default {synced.default}.",
+                             f"{bridge.config_path} lists {len(outcome.done)} of the "
+                             f"{len(models)} models served, default {outcome.synced.default}.",
                              "Check the file by hand, then run setup again.")
-        self.finish(step, f"{len(models)} model(s) synced from {base}, default {default}")
+        self.finish(step, f"{len(models)} model(s) synced from {base}, default "
+                          f"{outcome.default}")
 
     # -- step 6 ---------------------------------------------------------------------------
 

@@ -36,10 +36,13 @@ class Flow:
     """The state transitions of the wizard over one ``WizardState`` and its store."""
 
     def __init__(self, state: WizardState, store: StateStore,
-                 save: Callable[[WizardState], object] | None = None) -> None:
+                 save: Callable[[WizardState], object] | None = None,
+                 recorded: Callable[[StepId], object] | None = None) -> None:
         self.state = state
         self.store = store
         self._save = save or store.save
+        #: Told after a step's status was recorded (the app redraws its sidebar).
+        self._recorded = recorded
 
     def save(self) -> None:
         self._save(self.state)
@@ -51,6 +54,8 @@ class Flow:
         entry.reason = reason
         entry.updated_at = self.store.clock()
         self.save()
+        if self._recorded is not None:
+            self._recorded(step)
 
     def goto(self, step: StepId) -> None:
         """Open ``step``: the wizard resumes there."""
