@@ -283,16 +283,16 @@ class Setup:
 
     async def step_profile(self, step: StepId) -> None:
         from hermes_tui.paths import display_path
-        from hermes_tui.profile import ProfileError, create_profile
+        from hermes_tui.profile import ProfileError
+        from hermes_tui.steps.profile import NOT_CREATED, make_profile
 
         name = self.args.profile
         try:
-            outcome = await asyncio.to_thread(create_profile, self.settings.paths, name)
+            outcome = await make_profile(self.flow, self.settings.paths, name)
         except ProfileError as exc:
-            raise StepFailed("could not create the folder", str(exc),
+            raise StepFailed(NOT_CREATED, str(exc),
                              "Fix the folder's permissions or free some space, or pass "
                              "--data-dir DIR.") from exc
-        self.flow.choose_profile(name)
         verb = "created" if outcome.created else "reusing"
         self.finish(step, f"{verb} '{name}' at {display_path(outcome.path)}/")
 

@@ -72,7 +72,8 @@ async def run_setup(steps: tuple[StepId, ...], home: Path, monkeypatch, state: W
     settings = Settings(paths=paths, router_url=router_url)
     setup = Setup(args, settings, store, state, Console(out=io.StringIO(), err=io.StringIO()),
                   environ)
-    create_profile(paths, PROFILE)
+    if StepId.PROFILE not in steps:
+        create_profile(paths, PROFILE)
     methods = {StepId.PROFILE: setup.step_profile, StepId.CHANNELS: setup.step_channels,
                StepId.BRIDGE: setup.step_bridge, StepId.MIGRATION: setup.step_migration}
     for step in steps:
@@ -141,4 +142,34 @@ async def test_bridge_step_keeps_the_chosen_default_in_both(
     cli = comparable(await run_setup(AFTER_BRIDGE, tmp_path / "cli-home", monkeypatch,
                                      state.model_copy(deep=True), {}, router.url))
     assert wizard["wizard.toml"]["default_model"] == "qwen2.5:7b"
+    assert cli == wizard
+
+
+def renamed_state() -> WizardState:
+    """Open at step 3 after a whole run for another profile (steps 4-6 recorded)."""
+    return at(StepId.PROFILE, profile="old-bot", channels=["telegram"],
+              synced_models=["llama3.2:3b"], default_model="llama3.2:3b",
+              router_url="http://127.0.0.1:11434/v1", migration=MigrationDecision.SKIPPED)
+
+
+async def test_profile_step_renaming_gives_the_same_files_from_the_wizard_and_setup(
+        make_app, paths, tmp_path, monkeypatch):
+    app = make_app(renamed_state())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#profile-name", Input).value = PROFILE
+        await pilot.pause()
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.STEP is StepId.CHANNELS
+        app.exit()
+    wizard = comparable(paths)
+
+    cli = comparable(await run_setup((StepId.PROFILE,), tmp_path / "cli-home", monkeypatch,
+                                     renamed_state(), {}))
+    toml = wizard["wizard.toml"]
+    assert toml["profile"] == PROFILE and toml["current_step"] == "channels"
+    assert toml["channels"] == [] and toml["synced_models"] == []
+    assert "default_model" not in toml and "migration" not in toml
     assert cli == wizard
