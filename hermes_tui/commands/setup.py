@@ -300,9 +300,13 @@ class Setup:
 
     async def step_channels(self, step: StepId) -> None:
         from hermes_tui import channels as catalog
-        from hermes_tui.commands.status import env_channels
-        from hermes_tui.envfile import EnvFileError, read_env, update_env
-        from hermes_tui.fsutil import describe_os_error
+        from hermes_tui.envfile import read_env
+        from hermes_tui.steps.channels import (
+            NOT_WRITTEN,
+            ChannelsError,
+            configured_channels,
+            save_channels,
+        )
 
         env_path = self.settings.paths.profile_dir(self.args.profile) / ".env"
         try:
@@ -329,19 +333,21 @@ class Setup:
                 f"Export {names} in the environment (the same names as in the profile's "
                 ".env), or leave the channel out.",
             )
-        try:
-            if updates:
-                await asyncio.to_thread(update_env, env_path, updates)
-        except OSError as exc:
-            raise StepFailed("could not write .env", describe_os_error(exc, env_path),
-                             "Fix the folder's permissions or free some space.") from exc
-        except EnvFileError as exc:
-            raise StepFailed("could not write .env", str(exc),
-                             "Correct the value in the environment.") from exc
         # Channels already complete in .env stay on: unticking is what removes them.
-        kept = [c for c in env_channels(read_env(env_path)) if c not in requested]
+        after = dict(current)
+        for key, value in updates.items():
+            if value is None:
+                after.pop(key, None)
+            else:
+                after[key] = value
+        kept = [c for c in configured_channels(after) if c not in requested]
         selected = [c.id for c in catalog.CATALOG if c.id in requested or c.id in kept]
-        self.state.channels = selected
+        try:
+            await save_channels(self.flow, env_path, selected, updates)
+        except ChannelsError as exc:
+            fix = ("Correct the value in the environment." if isinstance(exc.__cause__, ValueError)
+                   else "Fix the folder's permissions or free some space.")
+            raise StepFailed(NOT_WRITTEN, exc.problem.what, fix) from exc
         names = [catalog.get(c).name for c in selected]
         detail = ", ".join(names) if names else "none (add channels later)"
         if kept:

@@ -41,8 +41,12 @@ def router():
     server.stop()
 
 
-def comparable(paths: Paths) -> dict[str, object]:
-    """What both front ends must agree on: progress without timestamps, profile files."""
+def comparable(paths: Paths, opened: str | None = None) -> dict[str, object]:
+    """What both front ends must agree on: progress without timestamps, profile files.
+
+    ``opened``: the step the wizard opens next, whose screen starts its own work (setup
+    runs no further); its record is left out.
+    """
     state = tomllib.loads(paths.state_file.read_text())
     for key in ("created_at", "updated_at"):
         state.pop(key, None)
@@ -51,6 +55,8 @@ def comparable(paths: Paths) -> dict[str, object]:
     # Step 7 is not moved yet: the wizard marks it done when its screen opens, setup once
     # the gateway answers (it needs an engine), so it is left out.
     state["steps"].pop("done")
+    if opened is not None:
+        state["steps"].pop(opened)
     profile = paths.profile_dir(state.get("profile", PROFILE))
     return {"wizard.toml": state,
             ".env": (profile / ".env").read_text(),
@@ -172,4 +178,37 @@ async def test_profile_step_renaming_gives_the_same_files_from_the_wizard_and_se
     assert toml["profile"] == PROFILE and toml["current_step"] == "channels"
     assert toml["channels"] == [] and toml["synced_models"] == []
     assert "default_model" not in toml and "migration" not in toml
+    assert cli == wizard
+
+
+ENV_BEFORE = "KEEP=1\nTELEGRAM_BOT_TOKEN=123456:FAKE-token\nTELEGRAM_ALLOWED_USERS=111\n"
+
+
+def seed_env(paths: Paths) -> None:
+    create_profile(paths, PROFILE)
+    (paths.profile_dir(PROFILE) / ".env").write_text(ENV_BEFORE)
+
+
+async def test_channels_step_gives_the_same_files_from_the_wizard_and_setup(
+        make_app, paths, tmp_path, monkeypatch):
+    # The wizard: telegram is pre-ticked from .env, its form prefilled; n is Next.
+    seed_env(paths)
+    app = make_app(at(StepId.CHANNELS, profile=PROFILE))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("n")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.STEP is StepId.BRIDGE
+        app.exit()
+    wizard = comparable(paths, opened="bridge")  # its screen lists a router at once
+
+    # setup --channel telegram, nothing in the environment: the values come from .env.
+    monkeypatch.setenv("HOME", str(tmp_path / "cli-home"))
+    seed_env(Paths.resolve(None))
+    cli = comparable(await run_setup((StepId.CHANNELS,), tmp_path / "cli-home", monkeypatch,
+                                     at(StepId.CHANNELS, profile=PROFILE), {},
+                                     channel=["telegram"]), opened="bridge")
+    assert wizard["wizard.toml"]["channels"] == ["telegram"]
+    assert wizard["wizard.toml"]["current_step"] == "bridge"
     assert cli == wizard
