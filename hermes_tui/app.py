@@ -29,6 +29,7 @@ from hermes_tui.state import (
     WizardState,
     step_number,
 )
+from hermes_tui.steps.flow import Flow
 
 if TYPE_CHECKING:
     from textual.worker import Worker
@@ -69,6 +70,9 @@ class HermesApp(App[int]):
         self.monotonic = time.monotonic
         #: The last runtime diagnosis (step 1), shared by the steps that need the engine.
         self.diagnosis: Diagnosis | None = None
+        #: Every change to the progress goes through the flow (as setup's does).
+        self.flow = Flow(state, store, save=lambda _state: self.save(),
+                         recorded=lambda _step: self._show_progress())
 
     def on_mount(self) -> None:
         from hermes_tui.ui.glyphs import plain_console
@@ -205,16 +209,13 @@ class HermesApp(App[int]):
         return True
 
     def goto(self, step: StepId) -> None:
-        self.state.current_step = step
-        self.save()
+        self.flow.goto(step)
         self.switch_screen(self._screen_for(step))
 
     def set_status(self, step: StepId, status: StepStatus, reason: str | None = None) -> None:
-        record = self.state.steps[step]
-        record.status = status
-        record.reason = reason
-        record.updated_at = self.store.clock()
-        self.save()
+        self.flow.record(step, status, reason)
+
+    def _show_progress(self) -> None:
         from hermes_tui.ui.widgets.step_sidebar import StepSidebar
 
         for sidebar in self.screen.query(StepSidebar):
@@ -228,20 +229,18 @@ class HermesApp(App[int]):
     def rerun_step(self, step: StepId) -> None:
         """Open ``step`` from the dashboard; its Next comes back to the dashboard."""
         self.rerunning = True
-        self.goto(step)
+        self.flow.rerun(step)
+        self.switch_screen(self._screen_for(step))
 
     def new_profile(self) -> None:
         """Set up another profile: steps 3 onwards start over; engine and image are kept."""
-        for step in STEP_ORDER[STEP_ORDER.index(StepId.PROFILE):]:
-            self.state.steps[step].status = StepStatus.PENDING
-            self.state.steps[step].reason = None
-        self.state.profile = None
-        self.state.channels = []
-        self.state.synced_models = []
-        self.state.default_model = None
-        self.state.migration = None
         self.rerunning = False
-        self.goto(StepId.PROFILE)
+        self.flow.new_profile()
+        self.switch_screen(self._screen_for(StepId.PROFILE))
+
+    def choose_profile(self, name: str) -> bool:
+        """Use profile ``name``; another name clears what steps 4-6 recorded (as setup does)."""
+        return self.flow.choose_profile(name)
 
     def finish_step(self, step: StepId, status: StepStatus = StepStatus.DONE,
                     reason: str | None = None) -> None:
@@ -249,18 +248,17 @@ class HermesApp(App[int]):
         self.set_status(step, status, reason)
         if self.rerunning:
             self.rerunning = False
-            self.state.current_step = StepId.DONE
-            self.save()
+            self.flow.back_to_dashboard()
             self.open_dashboard()
             return
-        index = STEP_ORDER.index(step)
-        if index + 1 < len(STEP_ORDER):
-            self.goto(STEP_ORDER[index + 1])
+        following = self.flow.advance(step)
+        if following is not None:
+            self.switch_screen(self._screen_for(following))
 
     def go_back(self, step: StepId) -> None:
-        index = STEP_ORDER.index(step)
-        if index > 0:
-            self.goto(STEP_ORDER[index - 1])
+        earlier = self.flow.go_back(step)
+        if earlier is not None:
+            self.switch_screen(self._screen_for(earlier))
 
     def can_jump(self, step: StepId) -> bool:
         return self.state.visited(step)

@@ -179,18 +179,18 @@ class Setup:
         self.console = console
         self.environ = environ
         self.engine: EngineInfo | None = None
+        from hermes_tui.steps.flow import Flow
 
-    # -- bookkeeping (as HermesApp.set_status / finish_step / goto do it) ------------------
+        #: The same transitions as the wizard's (HermesApp calls this Flow too).
+        self.flow = Flow(state, store)
+
+    # -- bookkeeping (the wizard's transitions: steps.flow) -------------------------------
 
     def save(self) -> None:
-        self.store.save(self.state)
+        self.flow.save()
 
     def record(self, step: StepId, status: StepStatus, reason: str | None = None) -> None:
-        entry = self.state.steps[step]
-        entry.status = status
-        entry.reason = reason
-        entry.updated_at = self.store.clock()
-        self.save()
+        self.flow.record(step, status, reason)
 
     def _label(self, step: StepId) -> str:
         from hermes_tui.state import STEP_ORDER, STEP_TITLES, step_number
@@ -199,14 +199,10 @@ class Setup:
 
     def finish(self, step: StepId, detail: str, status: StepStatus | None = None,
                reason: str | None = None) -> None:
-        from hermes_tui.state import STEP_ORDER, StepStatus
+        from hermes_tui.state import StepStatus
 
         status = status or StepStatus.DONE
-        self.record(step, status, reason)
-        index = STEP_ORDER.index(step)
-        if index + 1 < len(STEP_ORDER):
-            self.state.current_step = STEP_ORDER[index + 1]
-            self.save()
+        self.flow.finish(step, status, reason)
         kind = "ok" if status is StepStatus.DONE else "skip"
         self.console.print(f"{self.console.mark(kind)} {self._label(step)}: {detail}")
 
@@ -221,8 +217,7 @@ class Setup:
             "migration": self.step_migration, "done": self.step_done,
         }
         for step in STEP_ORDER:
-            self.state.current_step = step
-            self.save()
+            self.flow.goto(step)
             try:
                 await steps[step.value](step)
             except StepFailed as failure:
@@ -288,20 +283,16 @@ class Setup:
 
     async def step_profile(self, step: StepId) -> None:
         from hermes_tui.paths import display_path
-        from hermes_tui.profile import ProfileError, create_profile
+        from hermes_tui.profile import ProfileError
+        from hermes_tui.steps.profile import NOT_CREATED, make_profile
 
         name = self.args.profile
         try:
-            outcome = await asyncio.to_thread(create_profile, self.settings.paths, name)
+            outcome = await make_profile(self.flow, self.settings.paths, name)
         except ProfileError as exc:
-            raise StepFailed("could not create the folder", str(exc),
+            raise StepFailed(NOT_CREATED, str(exc),
                              "Fix the folder's permissions or free some space, or pass "
                              "--data-dir DIR.") from exc
-        if self.state.profile != name:
-            # Another profile: what steps 4-6 recorded was about the old one.
-            self.state.channels, self.state.synced_models = [], []
-            self.state.default_model = self.state.migration = None
-        self.state.profile = name
         verb = "created" if outcome.created else "reusing"
         self.finish(step, f"{verb} '{name}' at {display_path(outcome.path)}/")
 
@@ -309,9 +300,13 @@ class Setup:
 
     async def step_channels(self, step: StepId) -> None:
         from hermes_tui import channels as catalog
-        from hermes_tui.commands.status import env_channels
-        from hermes_tui.envfile import EnvFileError, read_env, update_env
-        from hermes_tui.fsutil import describe_os_error
+        from hermes_tui.envfile import read_env
+        from hermes_tui.steps.channels import (
+            NOT_WRITTEN,
+            ChannelsError,
+            configured_channels,
+            save_channels,
+        )
 
         env_path = self.settings.paths.profile_dir(self.args.profile) / ".env"
         try:
@@ -338,19 +333,21 @@ class Setup:
                 f"Export {names} in the environment (the same names as in the profile's "
                 ".env), or leave the channel out.",
             )
-        try:
-            if updates:
-                await asyncio.to_thread(update_env, env_path, updates)
-        except OSError as exc:
-            raise StepFailed("could not write .env", describe_os_error(exc, env_path),
-                             "Fix the folder's permissions or free some space.") from exc
-        except EnvFileError as exc:
-            raise StepFailed("could not write .env", str(exc),
-                             "Correct the value in the environment.") from exc
         # Channels already complete in .env stay on: unticking is what removes them.
-        kept = [c for c in env_channels(read_env(env_path)) if c not in requested]
+        after = dict(current)
+        for key, value in updates.items():
+            if value is None:
+                after.pop(key, None)
+            else:
+                after[key] = value
+        kept = [c for c in configured_channels(after) if c not in requested]
         selected = [c.id for c in catalog.CATALOG if c.id in requested or c.id in kept]
-        self.state.channels = selected
+        try:
+            await save_channels(self.flow, env_path, selected, updates)
+        except ChannelsError as exc:
+            fix = ("Correct the value in the environment." if isinstance(exc.__cause__, ValueError)
+                   else "Fix the folder's permissions or free some space.")
+            raise StepFailed(NOT_WRITTEN, exc.problem.what, fix) from exc
         names = [catalog.get(c).name for c in selected]
         detail = ", ".join(names) if names else "none (add channels later)"
         if kept:
@@ -360,25 +357,10 @@ class Setup:
     # -- step 5 ---------------------------------------------------------------------------
 
     async def step_bridge(self, step: StepId) -> None:
-        from hermes_tui.bridge.router import (
-            RouterError,
-            container_base_url,
-            initial_router_url,
-            list_models,
-            normalise_base_url,
-            uses_host_network,
-        )
-        from hermes_tui.bridge.sync import (
-            ROUTER_KEY_ENV,
-            Badge,
-            ConfigError,
-            badges,
-            load_router_key,
-            read_synced,
-            save_router_key,
-            write_models,
-        )
+        from hermes_tui.bridge.router import RouterError, initial_router_url, uses_host_network
+        from hermes_tui.bridge.sync import ROUTER_KEY_ENV, load_router_key
         from hermes_tui.state import StepStatus
+        from hermes_tui.steps.bridge import BridgeStep, SyncError
 
         explicit = self.settings.router_url
         url = initial_router_url(explicit, self.state.router_url, self.environ)
@@ -386,13 +368,11 @@ class Setup:
             self.finish(step, "skipped: no router URL (pass --router-url URL)",
                         StepStatus.SKIPPED, "no router URL")
             return
-        profile_dir = self.settings.paths.profile_dir(self.args.profile)
-        env_path = profile_dir / ".env"
-        config_path = profile_dir / "config.yaml"
+        bridge = BridgeStep(self.flow, self.settings.paths.profile_dir(self.args.profile),
+                            uses_host_network(self.engine))
         try:
-            base = normalise_base_url(url)
-            api_key = self.environ.get(ROUTER_KEY_ENV) or load_router_key(env_path)
-            models = [m.id for m in await list_models(base, api_key)]
+            api_key = self.environ.get(ROUTER_KEY_ENV) or load_router_key(bridge.env_path)
+            listing = await bridge.list(url, api_key)
         except RouterError as exc:
             if explicit:
                 raise StepFailed(exc.kind.value, exc.message, exc.fix + ".") from exc
@@ -400,49 +380,34 @@ class Setup:
             self.finish(step, f"skipped: router at {url} unreachable", StepStatus.SKIPPED,
                         "router unreachable")
             return
+        base, models = listing.base, listing.ids
         if not models:
             raise StepFailed("no models loaded", f"{base} serves no models.",
                              "Load a model in the router (e.g. `ollama pull llama3.2`), then "
                              "run setup again.")
-        self.state.router_url = base  # as the screen does, once the router answered
-        self.save()
-        try:
-            synced = read_synced(config_path)
-        except ConfigError as exc:
-            raise StepFailed("config.yaml not written", str(exc),
-                             "Fix or move the file aside, then run setup again.") from exc
         default = self.args.default_model
         if default is not None and default not in models:
             raise StepFailed("default model not served",
                              f"--default-model {default} is not among the models {base} "
                              f"serves: {', '.join(models)}.",
                              "Pass one of those ids, or load that model in the router.")
-        if default is None:
-            default = synced.default if synced.default in models else models[0]
         try:
-            key_ref = save_router_key(env_path, api_key)
-            write_models(config_path,
-                         base_url=container_base_url(base, uses_host_network(self.engine)),
-                         models=models, default=default, api_key_ref=key_ref)
-            synced = read_synced(config_path)  # verify before calling anything synced
-        except (ConfigError, OSError) as exc:
-            raise StepFailed("config.yaml not written", str(exc),
+            outcome = await bridge.sync(listing, api_key, default)
+        except SyncError as exc:
+            raise StepFailed("config.yaml not written", exc.problem.what,
                              "Fix or move the file aside, then run setup again.") from exc
-        marks = badges(models, synced)
-        done = [m for m in models if marks.get(m) is Badge.SYNCED]
-        self.state.default_model = synced.default
-        self.state.synced_models = done
-        if len(done) != len(models) or synced.default != default:
+        if not outcome.complete:
             raise StepFailed("not every model synced",
-                             f"{config_path} lists {len(done)} of the {len(models)} models "
-                             f"served, default {synced.default}.",
+                             f"{bridge.config_path} lists {len(outcome.done)} of the "
+                             f"{len(models)} models served, default {outcome.synced.default}.",
                              "Check the file by hand, then run setup again.")
-        self.finish(step, f"{len(models)} model(s) synced from {base}, default {default}")
+        self.finish(step, f"{len(models)} model(s) synced from {base}, default "
+                          f"{outcome.default}")
 
     # -- step 6 ---------------------------------------------------------------------------
 
     async def step_migration(self, step: StepId) -> None:
-        from hermes_tui.migration.detect import ERROR_NOT_FOUND, detect
+        from hermes_tui.migration.detect import ERROR_NOT_FOUND, detect, plan_home
         from hermes_tui.state import MigrationDecision, StepStatus
 
         choice = self.args.migrate_claw
@@ -467,7 +432,7 @@ class Setup:
         try:
             plan = await asyncio.to_thread(
                 build_plan, found.path, profile_dir, migrate_secrets=self.args.migrate_secrets,
-                home=Path.home() if self.settings.claw_dir is None else None)
+                home=plan_home(self.settings.claw_dir))
         except Exception as exc:  # the plan's own failure is the step's cause
             raise StepFailed("plan failed", f"Could not read {found.path}: {exc}") from exc
         self._print_plan(plan)

@@ -58,14 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def env_channels(env: dict[str, str]) -> list[str]:
     """Channels configured in a ``.env``: the test the Channels step uses to pre-tick them."""
-    from hermes_tui import channels as catalog
+    from hermes_tui.steps.channels import configured_channels
 
-    found = []
-    for channel in catalog.CATALOG:
-        present = [f for f in channel.fields if f.required and env.get(f.key)]
-        if present and not channel.missing(env):
-            found.append(channel.id)
-    return found
+    return configured_channels(env)
 
 
 async def _gateways(settings: Settings) -> tuple[dict[str, Any], dict[str, GatewayStatus] | None]:

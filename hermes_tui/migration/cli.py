@@ -49,7 +49,7 @@ def _err(text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hermes_tui.migration.apply import ApplyError, ConflictsPending, apply_plan, undo
-    from hermes_tui.migration.detect import ERROR_NOT_FOUND, resolve_claw_dir
+    from hermes_tui.migration.detect import ERROR_NOT_FOUND, plan_home, resolve_claw_dir
     from hermes_tui.migration.plan import ItemStatus, PlanError, build_plan
     from hermes_tui.paths import Paths, display_path
     from hermes_tui.profile import validate_name
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
 
     home = getattr(args, "home", None)
     plan = build_plan(claw_dir, profile_dir, migrate_secrets=bool(getattr(args, "migrate_secrets", False)),
-                      home=Path(home) if home else (None if claw_arg else Path.home()))
+                      home=plan_home(claw_arg, home or None))
     try:
         for item_id in getattr(args, "select", None) or []:
             plan.select(item_id, True)

@@ -165,6 +165,18 @@ def resolve_claw_dir(claw_dir: Path | str | None = None, home: Path | None = Non
     return base / CLAW_DIR_NAMES[0]
 
 
+def plan_home(claw_dir: Path | str | None = None, home: Path | str | None = None) -> Path | None:
+    """The home that ``~/.openclaw/...`` paths in openclaw.json expand against when planning.
+
+    ``home`` if given; else the user's home when the folder is the default one (found in
+    home by ``resolve_claw_dir``); None for a folder passed explicitly, so nothing outside
+    it and the profile is read. The wizard's screen, ``setup`` and ``migrate`` all use this.
+    """
+    if home is not None:
+        return Path(home)
+    return Path.home() if claw_dir is None else None
+
+
 def gateway_port(config: dict[str, Any]) -> int:
     gateway = config.get("gateway")
     port = gateway.get("port") if isinstance(gateway, dict) else None

@@ -98,3 +98,25 @@ async def test_profile_that_cannot_be_created_names_the_path_and_is_not_done(mak
         assert app.screen.query_one("#profile-name", Input).value == "my-bot"
     assert app.state.profile is None
     assert app.state.status(StepId.PROFILE) is StepStatus.FAILED
+
+
+async def test_renaming_the_profile_clears_channels_and_models_as_setup_does(make_app, paths):
+    from hermes_tui.state import MigrationDecision
+
+    state = at(StepId.PROFILE, profile="old-bot", channels=["telegram"],
+               synced_models=["llama3.2"], default_model="llama3.2",
+               migration=MigrationDecision.SKIPPED)
+    app = make_app(state)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_profile(pilot)
+        box = app.screen.query_one("#profile-name", Input)
+        box.value = "new-bot"
+        await pilot.pause()
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.STEP is StepId.CHANNELS
+    saved = app.store.load().state
+    assert saved.profile == "new-bot"
+    assert saved.channels == [] and saved.synced_models == []
+    assert saved.default_model is None and saved.migration is None

@@ -107,3 +107,18 @@ def test_json5_comments_trailing_commas_and_bare_keys_are_tolerated():
 def test_malformed_config_text_raises(text):
     with pytest.raises(ValueError):
         parse_config_text(text)
+
+
+def test_plan_home_is_the_one_claw_dir_default(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from hermes_tui.migration.detect import plan_home
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    # The default folder (found in home): ~ in openclaw.json expands against the user's home.
+    assert plan_home(None) == Path.home()
+    # A folder passed explicitly: nothing outside it is read...
+    assert plan_home(tmp_path / "claw") is None
+    # ...unless a home is given (migrate --home).
+    assert plan_home(tmp_path / "claw", tmp_path / "h") == tmp_path / "h"
+    assert plan_home(None, str(tmp_path / "h")) == tmp_path / "h"

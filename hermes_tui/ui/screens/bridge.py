@@ -1,13 +1,13 @@
 """Step 5 — LLM bridge. Writes ``router_url``, ``default_model``, ``synced_models``.
 
-Lists the models an OpenAI-compatible router serves (``bridge.router``) and syncs them into
-the profile's ``config.yaml`` (``bridge.sync``); a badge turns Synced only after the file
-was written and read back. The optional API key goes to the profile's ``.env``.
+The step itself is ``steps.bridge.BridgeStep`` (shared with ``setup``): it lists the models
+an OpenAI-compatible router serves and syncs them into the profile's ``config.yaml``; a
+badge turns Synced only after the file was written and read back. The optional API key
+goes to the profile's ``.env``. This screen gathers the inputs and draws the outcome.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 from dataclasses import replace
 
@@ -22,14 +22,14 @@ from hermes_tui.bridge.router import (
     LOCAL_PORTS,
     Model,
     RouterError,
-    container_base_url,
     initial_router_url,
     normalise_base_url,
     uses_host_network,
 )
-from hermes_tui.bridge.sync import Badge, ConfigError, Synced, badges, load_router_key
+from hermes_tui.bridge.sync import Badge, Synced, badges, load_router_key
 from hermes_tui.problem import Problem
 from hermes_tui.state import StepId, StepStatus
+from hermes_tui.steps.bridge import BridgeStep, Listing, SyncError, choose_default
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
 from hermes_tui.ui.widgets.badge import badge
@@ -52,6 +52,7 @@ class BridgeScreen(StepScreen):
     def __init__(self) -> None:
         super().__init__()
         self._served: list[Model] = []
+        self._listing: Listing | None = None
         self._default: str | None = None
         #: (URL, key) of the last successful listing.
         self._listed: tuple[str, str] | None = None
@@ -136,9 +137,12 @@ class BridgeScreen(StepScreen):
     async def _sync(self) -> None:
         await self._write()
 
-    async def _list_and_sync(self) -> None:
-        from hermes_tui.bridge.router import list_models
+    def _step(self) -> BridgeStep:
+        diagnosis = self.wizard.diagnosis
+        return BridgeStep(self.wizard.flow, self._profile_dir,
+                          uses_host_network(diagnosis.engine if diagnosis else None))
 
+    async def _list_and_sync(self) -> None:
         self._error("", "")
         try:
             url = normalise_base_url(self.query_one("#router-url", Input).value)
@@ -150,15 +154,16 @@ class BridgeScreen(StepScreen):
         self._status(f"Listing the models at {url}/models…")
         key = self.query_one("#router-key", Input).value.strip() or None
         try:
-            self._served = await list_models(url, key)
+            self._listing = await self._step().list(url, key)  # records a failure
         except RouterError as error:
             self._status("")
             self.query_one("#bridge-problem", ProblemView).show(error.problem)
-            self.wizard.set_status(self.STEP, StepStatus.FAILED, error.kind.value)
             self.can_advance = False
             return
-        self.wizard.state.router_url = url
-        self.wizard.save()
+        self._served = self._listing.models
+        if self._served:
+            self._default = choose_default(self._listing.ids, self._default,
+                                           self.wizard.state.default_model)
         self._listed = self._inputs()
         if not self._served:
             self._status("")
@@ -166,55 +171,32 @@ class BridgeScreen(StepScreen):
             self._error(NO_MODELS, "")
             self.can_advance = False
             return
-        served = [m.id for m in self._served]
-        state = self.wizard.state
-        if self._default not in served:
-            self._default = state.default_model if state.default_model in served else served[0]
         await self._write()
 
     async def _write(self) -> None:
-        from hermes_tui.bridge.sync import read_synced, save_router_key, write_models
-
-        state = self.wizard.state
-        url = state.router_url or ""
-        served = [m.id for m in self._served]
-        config = self._profile_dir / "config.yaml"
+        if self._listing is None:
+            return
         self._show_rows(Synced(), pending=True)  # every row Pending until read back
         self._status("Syncing the models into the profile's config.yaml…")
         key = self.query_one("#router-key", Input).value.strip() or None
         try:
-            key_env = await asyncio.to_thread(save_router_key, self._profile_dir / ".env", key)
-            await asyncio.to_thread(
-                write_models, config, base_url=self._container_url(url), models=served,
-                default=self._default, api_key_ref=key_env)
-            synced = await asyncio.to_thread(read_synced, config)  # verify before Synced
-        except (ConfigError, OSError) as error:
+            outcome = await self._step().sync(self._listing, key, self._default)  # records
+        except SyncError as error:
             self._status("")
-            what = error.problem if isinstance(error, ConfigError) else Problem(str(error))
             self.query_one("#bridge-problem", ProblemView).show(
-                replace(what, fix="Fix or move the file aside, then press r."))
-            self.wizard.set_status(self.STEP, StepStatus.FAILED, "config.yaml not written")
+                replace(error.problem, fix="Fix or move the file aside, then press r."))
             return
-        marks = self._show_rows(synced)
-        done = [m for m in served if marks.get(m) is Badge.SYNCED]
-        state.default_model = synced.default
-        state.synced_models = done
+        self._default = outcome.default
+        self._show_rows(outcome.synced)
         self._status(Content.assemble(
-            (f"{len(done)} of {len(served)} models synced", "$text-success"),
-            f"; default {synced.default}. Enter on a model makes it the default."))
-        complete = len(done) == len(served) and synced.default == self._default
-        self.wizard.set_status(self.STEP, StepStatus.DONE if complete else StepStatus.FAILED,
-                               None if complete else "not every model synced")
-        self.can_advance = complete
+            (f"{len(outcome.done)} of {len(outcome.served)} models synced", "$text-success"),
+            f"; default {outcome.synced.default}. Enter on a model makes it the default."))
+        self.can_advance = outcome.complete
 
     # -- drawing ---------------------------------------------------------------------
 
-    def _container_url(self, url: str) -> str:
-        diagnosis = self.wizard.diagnosis
-        return container_base_url(url, uses_host_network(diagnosis.engine if diagnosis else None))
-
     def _show_urls(self, url: str) -> None:
-        inside = self._container_url(url)
+        inside = self._step().container_url(url)
         how = "the same address: host networking" if inside == url else "from its container"
         self.query_one("#router-urls", Static).update(
             Content.assemble(("Wizard reached  ", "bold"), url, "\n",

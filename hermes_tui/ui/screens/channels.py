@@ -6,8 +6,6 @@ through ``envfile.update_env``, which keeps every other line of that file.
 
 from __future__ import annotations
 
-import asyncio
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,10 +13,11 @@ from textual.containers import Vertical
 from textual.widgets import SelectionList, Static
 
 from hermes_tui import channels as catalog
-from hermes_tui.envfile import EnvFileError, read_env, update_env
+from hermes_tui.envfile import read_env
 from hermes_tui.fsutil import describe_os_error
 from hermes_tui.paths import display_path
 from hermes_tui.state import StepId
+from hermes_tui.steps.channels import ChannelsError, configured_channels, save_channels
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
 from hermes_tui.ui.widgets.channel_form import ChannelForm
@@ -44,12 +43,7 @@ class ChannelsScreen(StepScreen):
 
     def _configured(self) -> set[str]:
         """Ticked: chosen before, or already set up by hand in the profile's .env."""
-        chosen = set(self.wizard.state.channels)
-        for channel in catalog.CATALOG:
-            present = [f for f in channel.fields if f.required and self._env.get(f.key)]
-            if present and not channel.missing(self._env):
-                chosen.add(channel.id)
-        return chosen
+        return set(self.wizard.state.channels) | set(configured_channels(self._env))
 
     def compose_body(self) -> ComposeResult:
         if self._env_path is None:
@@ -131,14 +125,9 @@ class ChannelsScreen(StepScreen):
 
     @work(exclusive=True, group="channels", exit_on_error=False)
     async def _save(self, selected: list[str], updates: dict[str, str | None]) -> None:
-        path = self._env_path
-        try:
-            await asyncio.to_thread(update_env, path, updates)
-        except OSError as exc:
-            self.query_one("#channels-error", Static).update(describe_os_error(exc, path))
+        try:  # the step itself: steps.channels (shared with setup)
+            await save_channels(self.wizard.flow, self._env_path, selected, updates)
+        except ChannelsError as exc:
+            self.query_one("#channels-error", Static).update(exc.problem.what)
             return
-        except EnvFileError as exc:
-            self.query_one("#channels-error", Static).update(str(exc))
-            return
-        self.wizard.state.channels = selected
         self.wizard.finish_step(self.STEP)

@@ -20,6 +20,7 @@ from textual.reactive import reactive
 from textual.widgets import ContentSwitcher, OptionList, Static
 from textual.widgets.option_list import Option
 
+from hermes_tui.migration.detect import plan_home
 from hermes_tui.migration.plan import ItemStatus, Plan, PlanError, PlanItem
 from hermes_tui.paths import display_path
 from hermes_tui.problem import Problem
@@ -120,7 +121,7 @@ class MigrationScreen(StepScreen):
             self.query_one("#claw-problem", ProblemView).show(Problem(found.not_found_message))
             return
         profile_dir = settings.paths.profile_dir(state.profile or "")
-        home = Path.home() if settings.claw_dir is None else None
+        home = plan_home(settings.claw_dir)
         self.plan = await asyncio.to_thread(build_plan, found.path, profile_dir, home=home)
         self._claw = found.path
         self.has_plan = True
@@ -290,7 +291,7 @@ class MigrationScreen(StepScreen):
 
         state = self.wizard.state
         profile_dir = self.wizard.settings.paths.profile_dir(state.profile or "")
-        home = Path.home() if self.wizard.settings.claw_dir is None else None
+        home = plan_home(self.wizard.settings.claw_dir)
         self.plan = await asyncio.to_thread(build_plan, self._claw, profile_dir, home=home)
         self._redraw()
 

@@ -6,8 +6,6 @@ as the user types, and runs the file work in a worker thread.
 
 from __future__ import annotations
 
-import asyncio
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Input, Label, Static
@@ -17,11 +15,11 @@ from hermes_tui.profile import (
     MAX_NAME,
     ProfileError,
     ProfileInfo,
-    create_profile,
     inspect_profile,
     validate_name,
 )
-from hermes_tui.state import StepId, StepStatus
+from hermes_tui.state import StepId
+from hermes_tui.steps.profile import make_profile
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
 from hermes_tui.ui.widgets.status_line import StatusLine
@@ -99,14 +97,11 @@ class ProfileScreen(StepScreen):
 
     @work(exclusive=True, group="profile", exit_on_error=False)
     async def _create(self, name: str) -> None:
-        paths = self.wizard.settings.paths
-        try:
-            outcome = await asyncio.to_thread(create_profile, paths, name)
+        try:  # the step itself: steps.profile (shared with setup)
+            outcome = await make_profile(self.wizard.flow, self.wizard.settings.paths, name)
         except ProfileError as exc:
             self.query_one("#profile-error", Static).update(str(exc))
-            self.wizard.set_status(self.STEP, StepStatus.FAILED, "could not create the folder")
             return
-        self.wizard.state.profile = name
         verb = "Created" if outcome.created else "Reusing"
         self.notify(f"{verb} profile {name} at {display_path(outcome.path)}/", timeout=4)
         self.wizard.finish_step(self.STEP)
