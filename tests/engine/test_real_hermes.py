@@ -24,7 +24,6 @@ from pathlib import Path
 
 import pytest
 
-from hermes_tui.engine.gateway import container_name
 from hermes_tui.envfile import read_env
 from tests.support.engine import LocalEngine
 from tests.support.hermes import HermesVenv
@@ -91,6 +90,24 @@ def http(method: str, url: str, *, key: str | None = None, body: dict | None = N
             return error.code, {"raw": text.decode(errors="replace")}
 
 
+def remove_bot_gateway(engine: LocalEngine) -> None:
+    """Remove profile bot's gateway container from ``engine`` (none there is fine)."""
+    import asyncio
+
+    import aiodocker
+
+    from hermes_tui.engine.gateway import remove_gateway
+
+    async def remove() -> None:
+        docker = aiodocker.Docker(url=engine.docker_host)
+        try:
+            await remove_gateway(docker, "bot")
+        finally:
+            await docker.close()
+
+    asyncio.run(remove())
+
+
 def wait_for_health(port: int, describe) -> dict:
     """Poll /health until Hermes answers; fail with ``describe()`` (its log) after HEALTH_WAIT."""
     deadline = time.monotonic() + HEALTH_WAIT
@@ -129,25 +146,15 @@ def test_real_hermes_gateway_runs_on_a_profile_setup_made(
     local_engine: LocalEngine, hermes_venv: HermesVenv, router: OpenAIRouter, tmp_path: Path
 ) -> None:
     """``HERMES_HOME=<profile> hermes gateway run`` on this host, as real-hermes.md says."""
-    import asyncio
 
-    import aiodocker
 
-    from hermes_tui.engine.gateway import remove_gateway
 
     data = tmp_path / "data"
     done = run_setup(local_engine, data, router, "--channel", "telegram",
                      env=setup_env(data / "home", TELEGRAM_BOT_TOKEN=TOKEN))
     assert done.returncode == 0, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
 
-    async def remove() -> None:  # the stand-in holds the port: the real one takes over
-        docker = aiodocker.Docker(url=local_engine.docker_host)
-        try:
-            await remove_gateway(docker, "bot")
-        finally:
-            await docker.close()
-
-    asyncio.run(remove())
+    remove_bot_gateway(local_engine)  # the stand-in holds the port: the real one takes over
     profile = data / "profiles" / "bot"
     values = read_env(profile / ".env")
     port, key = int(values["API_SERVER_PORT"]), values["API_SERVER_KEY"]
@@ -177,11 +184,8 @@ def test_non_root_setup_leaves_a_real_hermes_gateway_and_files_the_user_owns(
 ) -> None:
     """``setup`` as user nobody (in the docker group, as a user would be) with the image
     holding the real Hermes: the image chowns the profile to HERMES_UID, which is nobody."""
-    import asyncio
 
-    import aiodocker
 
-    from hermes_tui.engine.gateway import remove_gateway
 
     socket_gid = os.stat(local_engine.socket_path).st_gid
     as_nobody = ["setpriv", f"--reuid={NOBODY}", "--regid=nogroup", f"--groups={socket_gid}"]
@@ -215,13 +219,4 @@ def test_non_root_setup_leaves_a_real_hermes_gateway_and_files_the_user_owns(
         assert read_env(profile / ".env")["API_SERVER_KEY"] == key  # kept, not rotated
     finally:
         state_dir.chmod(mode)
-
-        async def remove() -> None:
-            docker = aiodocker.Docker(url=local_engine.docker_host)
-            try:
-                await remove_gateway(docker, "bot")
-            finally:
-                await docker.close()
-
-        asyncio.run(remove())
-    assert container_name("bot") == "hermes-bot"
+        remove_bot_gateway(local_engine)
