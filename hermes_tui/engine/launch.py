@@ -32,6 +32,7 @@ from hermes_tui.engine.gateway import (
 )
 from hermes_tui.envfile import read_env
 from hermes_tui.paths import Paths
+from hermes_tui.problem import Problem, ProblemError
 
 if TYPE_CHECKING:
     import aiodocker
@@ -39,11 +40,43 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+class EngineLost(ProblemError):
+    """The engine stopped answering in the middle of a conversation (it stopped, crashed or
+    its socket went away): a condition to show with its fix, not an unexpected error."""
+
+
+def engine_lost(engine: EngineInfo, error: BaseException) -> EngineLost:
+    return EngineLost(Problem(
+        f"The container engine at {engine.url} stopped answering.",
+        "Start the engine again (e.g. systemctl start docker, or Docker Desktop), then "
+        "press r; if it now lives elsewhere, re-run step 1.",
+        details=(f"{type(error).__name__}: {error}",),
+        subject=engine.url,
+    ))
+
+
+def _is_connection_failure(error: BaseException) -> bool:
+    """A failure to reach the engine at all, as opposed to an answer it gave (a 404 or a
+    409 is the engine talking: those stay the caller's to handle)."""
+    from aiodocker.exceptions import DockerError
+    from aiohttp import ClientError
+
+    if isinstance(error, DockerError):
+        return error.status == 900  # aiodocker's code for "could not connect"
+    return isinstance(error, ClientError | ConnectionError | FileNotFoundError)
+
+
 @asynccontextmanager
 async def engine_client(engine: EngineInfo) -> AsyncIterator[aiodocker.Docker]:
+    """A client for ``engine``, closed afterwards. Losing the engine inside the block
+    raises `EngineLost` (a Problem with its fix) instead of the client library's error."""
     docker = client(engine)
     try:
         yield docker
+    except Exception as error:
+        if _is_connection_failure(error):
+            raise engine_lost(engine, error) from error
+        raise
     finally:
         await docker.close()
 

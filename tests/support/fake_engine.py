@@ -73,6 +73,12 @@ class FakeEngine:
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
     _runner: web.AppRunner | None = None
+    _crashed: bool = False
+
+    def crash(self) -> None:
+        """Stop as a crashing engine does: open streams are cut, not ended."""
+        self._crashed = True
+        self.stop()
 
     def start(self) -> FakeEngine:
         self.socket_path.parent.mkdir(parents=True, exist_ok=True)
@@ -140,6 +146,8 @@ class FakeEngine:
             await response.write((json.dumps(event) + "\r\n").encode())
         if self.hang:
             await self._closing.wait()  # a pull in flight, until the double stops
+            if self._crashed and request.transport is not None:
+                request.transport.abort()  # no last chunk: the client sees a cut stream
             return response  # the client is gone by now: nothing more to say
         await response.write_eof()
         return response

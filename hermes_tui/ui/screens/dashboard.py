@@ -21,6 +21,7 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Log, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import Worker
 
 from hermes_tui import channels as catalog
 from hermes_tui.engine.api_server import ENV_FILE
@@ -153,6 +154,16 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
         if self._status is not None:
             self.show_status(self._status, reload=False)
 
+    def show_problem(self, problem: Problem, worker: Worker | None = None) -> None:
+        """A failed worker's problem; when the engine is gone, the last state shown is no
+        longer known either, so the status line says so instead of keeping it."""
+        from hermes_tui.engine.launch import EngineLost
+
+        super().show_problem(problem, worker)
+        if worker is not None and isinstance(worker.error, EngineLost):
+            self.query_one("#dash-gateway", Static).update(
+                "Gateway   unknown: the engine is not answering")
+
     def say(self, problem: Problem | None = None) -> None:
         self.query_one("#dash-problem", ProblemView).show(problem, retry_key=self.RETRY_KEY)
 
@@ -186,6 +197,7 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
     @work(exclusive=True, group="dashboard-action", exit_on_error=False)
     async def _act(self, action: GatewayAction) -> None:
         from hermes_tui.engine.gateway import GatewayError
+        from hermes_tui.engine.launch import EngineLost
 
         gateway = await self.app.profile_gateway()
         if gateway is None:
@@ -195,6 +207,11 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
         self.query_one("#dash-gateway", Static).update(f"Gateway   {action.progress}…")
         try:
             status = await gateway.run(action)
+        except EngineLost as error:
+            self.say(error.problem)
+            self.query_one("#dash-gateway", Static).update(
+                "Gateway   unknown: the engine is not answering")
+            return
         except GatewayError as error:
             # The log tail goes to the log pane below, not into the problem.
             exit_code = () if error.exit_code is None else (f"Exit code: {error.exit_code}",)
