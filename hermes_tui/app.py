@@ -116,21 +116,12 @@ class HermesApp(App[int]):
 
     async def profile_gateway(self) -> ProfileGateway | None:
         """The current profile's gateway on the engine found, or None without an engine."""
-        from hermes_tui.engine.launch import ProfileGateway
-        from hermes_tui.state import MigrationDecision
+        from hermes_tui.steps.completion import profile_gateway
 
         diagnosis = await self.find_engine()
         if diagnosis.engine is None or self.state.profile is None:
             return None
-        claw = self.state.claw_dir if self.state.migration is MigrationDecision.APPLIED else None
-        return ProfileGateway(
-            paths=self.settings.paths,
-            profile=self.state.profile,
-            image=self.state.image_ref or self.settings.image,
-            engine=diagnosis.engine,
-            claw_dir=Path(claw) if claw else None,
-            command=self.settings.gateway_command,
-        )
+        return profile_gateway(self.settings, self.state, diagnosis.engine)
 
     # -- failures -------------------------------------------------------------------------
 

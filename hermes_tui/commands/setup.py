@@ -31,7 +31,7 @@ from hermes_tui.commands import EXIT_STATE_ERROR, Console, load_state, settings_
 from hermes_tui.problem import Problem, ProblemError, problem_lines
 
 if TYPE_CHECKING:
-    from hermes_tui.engine.detect import EngineInfo
+    from hermes_tui.engine.detect import Diagnosis, EngineInfo
     from hermes_tui.engine.pull import PullProgress
     from hermes_tui.settings import Settings
     from hermes_tui.state import StateStore, StepId, StepStatus, WizardState
@@ -179,6 +179,7 @@ class Setup:
         self.console = console
         self.environ = environ
         self.engine: EngineInfo | None = None
+        self.diagnosis: Diagnosis | None = None
         from hermes_tui.steps.flow import Flow
 
         #: The same transitions as the wizard's (HermesApp calls this Flow too).
@@ -234,50 +235,36 @@ class Setup:
     # -- step 1 ---------------------------------------------------------------------------
 
     async def step_runtime(self, step: StepId) -> None:
-        from hermes_tui.engine.detect import diagnose
+        from hermes_tui.steps.runtime import NO_ENGINE, check_runtime
 
-        diagnosis = await diagnose(self.settings.docker_host)
+        diagnosis = await check_runtime(self.flow, self.settings.docker_host)
         engine = diagnosis.engine
         if engine is None:
-            raise StepFailed("no engine reachable", diagnosis.headline, diagnosis.fix)
-        self.engine = engine
-        self.state.engine_url, self.state.engine_summary = engine.url, engine.summary
+            raise StepFailed(NO_ENGINE, diagnosis.headline, diagnosis.fix)
+        self.diagnosis, self.engine = diagnosis, engine
         self.finish(step, f"{engine.summary} ({engine.source}: {engine.url})")
 
     # -- step 2 ---------------------------------------------------------------------------
 
     async def step_pull(self, step: StepId) -> None:
-        from hermes_tui.engine.detect import UnsupportedEngineError, client
-        from hermes_tui.engine.pull import PullError, PullProgress, pull_image
+        from hermes_tui.engine.pull import PullError, PullProgress
+        from hermes_tui.steps.pull import describe, pull_step
 
-        assert self.engine is not None
+        assert self.diagnosis is not None
         image = self.settings.image
         self.console.print(f"  pulling {image}")
         progress = PullProgress(ref=image)
-        try:
-            docker = client(self.engine)
-        except UnsupportedEngineError as exc:
-            raise StepFailed("unsupported engine", str(exc),
-                             "Use Docker or Podman (pass --docker-host).") from exc
         reporter = PullReporter(self.console, progress)
         ticker = asyncio.create_task(reporter.run())
         try:
-            result = await pull_image(docker, image, progress)
+            result = await pull_step(self.flow, self.diagnosis, image, progress)
         except PullError as error:
             raise StepFailed(error.kind.value, error.message, error.fix) from error
         finally:
             ticker.cancel()
             await asyncio.gather(ticker, return_exceptions=True)
             reporter.close()
-            await docker.close()
-        self.state.image_ref, self.state.image_digest = image, result.digest
-        if result.used_local:
-            how = "registry unreachable; using the copy already on the engine"
-        elif result.up_to_date:
-            how = "already up to date"
-        else:
-            how = "pulled"
-        self.finish(step, f"{image} {how} (digest {result.digest or 'unknown'})")
+        self.finish(step, f"{image}: {describe(result)} Digest {result.digest or 'unknown'}.")
 
     # -- step 3 ---------------------------------------------------------------------------
 
@@ -304,7 +291,7 @@ class Setup:
         from hermes_tui.steps.channels import (
             NOT_WRITTEN,
             ChannelsError,
-            configured_channels,
+            choose_channels,
             save_channels,
         )
 
@@ -314,44 +301,32 @@ class Setup:
         except (OSError, UnicodeDecodeError) as exc:
             raise StepFailed("could not read .env", f"Cannot read {env_path}: {exc}",
                              "Fix or move the file aside, then run setup again.") from exc
-        requested = list(dict.fromkeys(self.args.channel))
-        updates: dict[str, str | None] = {}
-        missing: list[str] = []
-        for channel_id in requested:
-            channel = catalog.get(channel_id)
-            # The form starts from .env (as the screen's does); the environment overrides it.
-            values = {key: self.environ.get(key) or current.get(key, "")
-                      for key in (*(f.key for f in channel.asked), channel.allow_list_key)}
-            lacking = channel.missing(values)
-            missing.extend(f"{f.key} ({channel.name} {f.label.lower()})" for f in lacking)
-            updates.update(channel.env_updates(values))
-        if missing:
-            names = ", ".join(m.split(" ", 1)[0] for m in missing)
+        # Each channel's values start from .env (as the screen's form does); the
+        # environment overrides them. Setup gives no channel up: that is the screen's untick.
+        chosen = {
+            channel.id: {key: self.environ.get(key) or current.get(key, "")
+                         for key in (*(f.key for f in channel.asked), channel.allow_list_key)}
+            for channel in map(catalog.get, dict.fromkeys(self.args.channel))
+        }
+        choice = choose_channels(current, chosen)
+        if not choice.complete:
+            lacking = [(f, catalog.get(c)) for c, fields in choice.missing.items() for f in fields]
+            names = ", ".join(f.key for f, _ in lacking)
             raise StepFailed(
                 f"missing {names}",
-                "Required credentials are not set: " + "; ".join(missing) + ".",
+                "Required credentials are not set: "
+                + "; ".join(f"{f.key} ({c.name} {f.label.lower()})" for f, c in lacking) + ".",
                 f"Export {names} in the environment (the same names as in the profile's "
                 ".env), or leave the channel out.",
             )
-        # Channels already complete in .env stay on: unticking is what removes them.
-        after = dict(current)
-        for key, value in updates.items():
-            if value is None:
-                after.pop(key, None)
-            else:
-                after[key] = value
-        kept = [c for c in configured_channels(after) if c not in requested]
-        selected = [c.id for c in catalog.CATALOG if c.id in requested or c.id in kept]
         try:
-            await save_channels(self.flow, env_path, selected, updates)
+            await save_channels(self.flow, env_path, choice)
         except ChannelsError as exc:
-            fix = ("Correct the value in the environment." if isinstance(exc.__cause__, ValueError)
-                   else "Fix the folder's permissions or free some space.")
-            raise StepFailed(NOT_WRITTEN, exc.problem.what, fix) from exc
-        names = [catalog.get(c).name for c in selected]
+            raise StepFailed(NOT_WRITTEN, exc.problem.what, exc.problem.fix) from exc
+        names = [catalog.get(c).name for c in choice.selected]
         detail = ", ".join(names) if names else "none (add channels later)"
-        if kept:
-            detail += f" (kept from .env: {', '.join(catalog.get(c).name for c in kept)})"
+        if choice.kept:
+            detail += f" (kept from .env: {', '.join(catalog.get(c).name for c in choice.kept)})"
         self.finish(step, detail)
 
     # -- step 5 ---------------------------------------------------------------------------
@@ -407,39 +382,30 @@ class Setup:
     # -- step 6 ---------------------------------------------------------------------------
 
     async def step_migration(self, step: StepId) -> None:
-        from hermes_tui.migration.detect import ERROR_NOT_FOUND, detect, plan_home
-        from hermes_tui.state import MigrationDecision, StepStatus
+        from hermes_tui.state import StepStatus
+        from hermes_tui.steps import migration
 
-        choice = self.args.migrate_claw
-        found = await detect(self.settings.claw_dir)
-        if choice == "no" or (found.auto_skip and self.settings.claw_dir is None):
-            # The screen's reasons: nothing found at all, or the user said no.
-            self.state.migration = MigrationDecision.SKIPPED
-            if found.auto_skip:
-                self.finish(step, f"skipped: {found.skip_reason}", StepStatus.SKIPPED,
-                            found.skip_reason)
-            else:
-                self.finish(step, "skipped (--migrate-claw no)", StepStatus.SKIPPED,
-                            "skipped by you")
+        claw_dir, choice = self.settings.claw_dir, self.args.migrate_claw
+        found = await migration.find_claw(claw_dir)
+        reason = migration.auto_skip_reason(found)
+        if reason is not None or choice == "no":
+            how = f"skipped: {reason}" if reason else "skipped (--migrate-claw no)"
+            reason = migration.skip(self.flow, reason or migration.SKIPPED_BY_YOU)
+            self.finish(step, how, StepStatus.SKIPPED, reason)
             return
-        from hermes_tui.migration.apply import ApplyError, apply_plan
-        from hermes_tui.migration.plan import build_plan
-
-        if found.path is None or not found.is_dir:
-            raise StepFailed(ERROR_NOT_FOUND, found.not_found_message,
-                             "Pass --claw-dir DIR, or --migrate-claw no.")
         profile_dir = self.settings.paths.profile_dir(self.args.profile)
         try:
-            plan = await asyncio.to_thread(
-                build_plan, found.path, profile_dir, migrate_secrets=self.args.migrate_secrets,
-                home=plan_home(self.settings.claw_dir))
-        except Exception as exc:  # the plan's own failure is the step's cause
-            raise StepFailed("plan failed", f"Could not read {found.path}: {exc}") from exc
+            plan = await migration.make_plan(self.flow, found, profile_dir, claw_dir,
+                                             migrate_secrets=self.args.migrate_secrets)
+        except migration.ClawNotFound as exc:
+            raise StepFailed(migration.NOT_FOUND, exc.problem.what,
+                             "Pass --claw-dir DIR, or --migrate-claw no.") from exc
+        except migration.MigrationError as exc:
+            raise StepFailed(migration.PLAN_FAILED, exc.problem.what, exc.problem.fix) from exc
         self._print_plan(plan)
         counts = ", ".join(f"{n} {s}" for s, n in plan.counts().items() if n)
         if choice == "dry-run":
-            # As the screen records Next after looking at the plan: done, a dry run.
-            self.state.migration = MigrationDecision.DRY_RUN
+            migration.accept_dry_run(self.flow)
             self.finish(step, f"dry run: {counts or 'nothing to migrate'}; nothing written")
             return
         conflicts = plan.unresolved_conflicts()
@@ -452,24 +418,22 @@ class Setup:
                 "--on-conflict skip|overwrite|rename, or the wizard's Claw migration step.",
             )
         if plan.nothing_to_do:
-            detail = "nothing left to migrate"
-        else:
-            try:
-                result = await asyncio.to_thread(apply_plan, plan)
-            except (ApplyError, OSError) as exc:
-                raise StepFailed("apply failed", str(exc),
-                                 "Read the message above; files already replaced are backed "
-                                 "up under the profile's migration/ folder.") from exc
-            if result.errors:
-                raise StepFailed("apply failed", "Some files were not written: "
-                                 + "; ".join(result.errors),
-                                 f"See {result.report_path}; undo with hermes-tui migrate "
-                                 f"--undo {result.run_dir}.")
-            detail = (f"applied: {len(result.created)} created, {len(result.replaced)} "
-                      f"replaced, {len(result.archived)} archived (backups in {result.run_dir})")
-        self.state.migration = MigrationDecision.APPLIED
-        self.state.claw_dir = str(found.path)
-        self.finish(step, detail)
+            migration.accept_dry_run(self.flow)
+            self.finish(step, "nothing left to migrate")
+            return
+        try:
+            result = await migration.apply(self.flow, plan, found.path)
+        except migration.MigrationError as exc:
+            raise StepFailed(migration.APPLY_FAILED, exc.problem.what,
+                             exc.problem.fix or "Read the message above.") from exc
+        if result.errors:
+            raise StepFailed(migration.APPLY_FAILED, "Some files were not written: "
+                             + "; ".join(result.errors),
+                             f"See {result.report_path}; undo with hermes-tui migrate "
+                             f"--undo {result.run_dir}.")
+        self.finish(step, f"applied: {len(result.created)} created, {len(result.replaced)} "
+                          f"replaced, {len(result.archived)} archived (backups in "
+                          f"{result.run_dir})")
 
     def _print_plan(self, plan: Any) -> None:
         for row in plan.to_json():
@@ -480,31 +444,22 @@ class Setup:
 
     async def step_done(self, step: StepId) -> None:
         from hermes_tui.engine.gateway import GatewayError
-        from hermes_tui.engine.launch import ProfileGateway
-        from hermes_tui.state import MigrationDecision, StepStatus
+        from hermes_tui.engine.launch import EngineLost
+        from hermes_tui.steps.completion import NOT_STARTED, profile_gateway, start_gateway
 
         assert self.engine is not None
-        claw = self.state.claw_dir if self.state.migration is MigrationDecision.APPLIED else None
-        gateway = ProfileGateway(
-            paths=self.settings.paths,
-            profile=self.args.profile,
-            image=self.state.image_ref or self.settings.image,
-            engine=self.engine,
-            claw_dir=Path(claw) if claw else None,
-        )
+        gateway = profile_gateway(self.settings, self.state, self.engine, self.args.profile)
         self.console.print(f"  starting the gateway for '{self.args.profile}'…")
         began = time.monotonic()
         try:
-            status = await gateway.start(health_timeout=self.args.health_timeout)
-        except GatewayError as error:
+            status = await start_gateway(self.flow, gateway, self.args.health_timeout)
+        except (GatewayError, EngineLost) as error:
             problem = error.problem
-            raise StepFailed("gateway did not start", problem.what, problem.fix,
-                             problem.details) from error
+            raise StepFailed(NOT_STARTED, problem.what, problem.fix, problem.details) from error
         where = ""
         if status.api_port is not None:
             where = f" at http://127.0.0.1:{status.api_port} ({status.health_detail or 'health not checked'})"
-        self.finish(step, f"gateway {status.summary}{where} in {time.monotonic() - began:.1f} s",
-                    StepStatus.DONE)
+        self.finish(step, f"gateway {status.summary}{where} in {time.monotonic() - began:.1f} s")
         for line in api_access_lines(gateway.profile_dir / ".env"):
             self.console.print(f"  {line}")
         self.console.print("Setup complete. Run hermes-tui for the dashboard, "

@@ -259,6 +259,7 @@ class PullErrorKind(StrEnum):
     REGISTRY_UNREACHABLE = "registry unreachable"
     UNAUTHORIZED = "access denied"
     ENGINE_GONE = "engine stopped"
+    UNSUPPORTED = "unsupported engine"
     OTHER = "pull failed"
 
 

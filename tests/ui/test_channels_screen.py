@@ -131,7 +131,7 @@ async def test_missing_profile_folder_blocks_the_step_with_a_clear_message(make_
     app = make_app(state)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        text = " ".join(str(s.render()) for s in app.screen.query(".error-box"))
+        text = app.screen.query_one("#channels-problem").text
         assert "gone" in text and "does not exist" in text
         await pilot.press("n")
         assert app.screen.STEP is StepId.CHANNELS

@@ -92,7 +92,7 @@ async def test_profile_that_cannot_be_created_names_the_path_and_is_not_done(mak
         await pilot.press(*"my-bot", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        error = str(app.screen.query_one("#profile-error", Static).render())
+        error = app.screen.query_one("#profile-problem").text
         assert "~/.local/share/hermes/profiles" in error
         assert app.screen.STEP is StepId.PROFILE
         assert app.screen.query_one("#profile-name", Input).value == "my-bot"

@@ -24,6 +24,7 @@ from hermes_tui.paths import Paths
 from hermes_tui.profile import create_profile
 from hermes_tui.settings import Settings
 from hermes_tui.state import MigrationDecision, StateStore, StepId, WizardState
+from tests.support.claw_tree import build_claw_tree
 from tests.support.openai_router import OpenAIRouter
 from tests.support.states import at
 
@@ -212,3 +213,89 @@ async def test_channels_step_gives_the_same_files_from_the_wizard_and_setup(
     assert wizard["wizard.toml"]["channels"] == ["telegram"]
     assert wizard["wizard.toml"]["current_step"] == "bridge"
     assert cli == wizard
+
+
+# --- step 6: Claw migration ----------------------------------------------------------------
+
+
+def profile_tree(paths: Paths, home: Path) -> dict[str, str]:
+    """Every file of the profile but the migration run's own folder (its name is the time
+    of the run), with the HOME each front end had written as ``~``."""
+    root = paths.profile_dir(PROFILE)
+    files = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if path.is_file() and not rel.startswith("migration/"):
+            files[rel] = path.read_bytes().decode("utf-8", "replace").replace(str(home), "~")
+    return files
+
+
+def migration_outcome(paths: Paths, home: Path) -> dict[str, object]:
+    state = tomllib.loads(paths.state_file.read_text().replace(str(home), "~"))
+    for key in ("created_at", "updated_at"):
+        state.pop(key, None)
+    for record in state["steps"].values():
+        record.pop("updated_at", None)
+    state["steps"].pop("done")  # opened next; its screen is not part of step 6
+    return {"wizard.toml": state, "profile": profile_tree(paths, home)}
+
+
+def claw_state() -> WizardState:
+    return at(StepId.MIGRATION, profile=PROFILE)
+
+
+@pytest.mark.parametrize("apply", [True, False], ids=["apply", "dry-run"])
+async def test_migration_step_gives_the_same_profile_from_the_wizard_and_setup(
+        make_app, paths, home, tmp_path, monkeypatch, apply):
+    # The wizard: the plan of ~/.openclaw, a to apply (y confirms), then n for Next.
+    build_claw_tree(home / ".openclaw")
+    create_profile(paths, PROFILE)
+    app = make_app(claw_state())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.STEP is StepId.MIGRATION and app.screen.plan is not None
+        if apply:
+            await pilot.press("a", "y")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert app.screen.applied is not None
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.screen.STEP is StepId.DONE
+        app.exit()
+    wizard = migration_outcome(paths, home)
+
+    # setup --migrate-claw apply|dry-run over the same tree in its own HOME.
+    cli_home = tmp_path / "cli-home"
+    build_claw_tree(cli_home / ".openclaw")
+    cli_paths = await run_setup((StepId.MIGRATION,), cli_home, monkeypatch, claw_state(), {},
+                                migrate_claw="apply" if apply else "dry-run")
+    cli = migration_outcome(cli_paths, cli_home)
+
+    toml = wizard["wizard.toml"]
+    assert toml["steps"]["migration"] == {"status": "done"}
+    assert toml["migration"] == ("applied" if apply else "dry-run")
+    if apply:
+        assert toml["claw_dir"] == "~/.openclaw" and "SOUL.md" in wizard["profile"]
+    else:
+        assert "claw_dir" not in toml and "SOUL.md" not in wizard["profile"]
+    assert cli == wizard
+
+
+async def test_migration_step_skips_itself_alike_without_openclaw(
+        make_app, paths, home, tmp_path, monkeypatch):
+    create_profile(paths, PROFILE)
+    app = make_app(claw_state())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.STEP is StepId.DONE
+        app.exit()
+    wizard = migration_outcome(paths, home)
+    cli_home = tmp_path / "cli-home"
+    cli_paths = await run_setup((StepId.MIGRATION,), cli_home, monkeypatch, claw_state(), {},
+                                migrate_claw="apply")
+    assert wizard["wizard.toml"]["steps"]["migration"] == {
+        "status": "skipped", "reason": "no OpenClaw setup found"}
+    assert migration_outcome(cli_paths, cli_home) == wizard

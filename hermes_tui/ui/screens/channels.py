@@ -1,7 +1,8 @@
 """Step 4 — Channels. Reads ``state.channels`` and the profile ``.env``; writes both.
 
-Only channel ids reach the state file. Credentials go to the profile's ``.env`` (0600)
-through ``envfile.update_env``, which keeps every other line of that file.
+Only channel ids reach the state file. Credentials go to the profile's ``.env`` (0600),
+keeping every other line of that file. What a choice writes and saving it are
+``steps.channels`` (shared with ``setup``): this screen gathers the ticks and the forms.
 """
 
 from __future__ import annotations
@@ -16,12 +17,19 @@ from hermes_tui import channels as catalog
 from hermes_tui.envfile import read_env
 from hermes_tui.fsutil import describe_os_error
 from hermes_tui.paths import display_path
+from hermes_tui.problem import Problem
 from hermes_tui.state import StepId
-from hermes_tui.steps.channels import ChannelsError, configured_channels, save_channels
+from hermes_tui.steps.channels import (
+    ChannelChoice,
+    ChannelsError,
+    choose_channels,
+    configured_channels,
+    save_channels,
+)
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
 from hermes_tui.ui.widgets.channel_form import ChannelForm
-from hermes_tui.ui.widgets.status_line import StatusLine
+from hermes_tui.ui.widgets.problem_view import ProblemView
 
 
 class ChannelsScreen(StepScreen):
@@ -35,6 +43,8 @@ class ChannelsScreen(StepScreen):
         super().__init__()
         self._revealed = False
         self._env: dict[str, str] = {}
+        #: Why the step cannot be used as it opens (no profile, folder gone, .env unreadable).
+        self._opening: Problem | None = None
 
     @property
     def _env_path(self):
@@ -46,23 +56,26 @@ class ChannelsScreen(StepScreen):
         return set(self.wizard.state.channels) | set(configured_channels(self._env))
 
     def compose_body(self) -> ComposeResult:
+        yield ProblemView(id="channels-problem")
         if self._env_path is None:
             self.can_advance = False
-            yield Static("Create a profile first: press Esc to go back to step 3.", classes="error-box")
+            self._opening = Problem("Create a profile first.", "Press Esc to go back to step 3.")
             return
         if not self._env_path.parent.is_dir():
             self.can_advance = False
-            yield Static(
+            self._opening = Problem(
                 f"The profile folder {display_path(self._env_path.parent)}/ does not exist "
-                "(moved or deleted?). Press Esc to go back to step 3 and create it again.",
-                classes="error-box",
-            )
+                "(moved or deleted?).", "Press Esc to go back to step 3 and create it again.",
+                subject=display_path(self._env_path.parent))
             return
         try:
             self._env = read_env(self._env_path)
         except (OSError, UnicodeDecodeError) as exc:
-            yield Static(describe_os_error(exc, self._env_path, action="read") if isinstance(exc, OSError)
-                         else f"Cannot read {self._env_path}: it is not UTF-8 text.", classes="error-box")
+            what = (describe_os_error(exc, self._env_path, action="read")
+                    if isinstance(exc, OSError)
+                    else f"Cannot read {display_path(self._env_path)}: it is not UTF-8 text.")
+            self._opening = Problem(what, "Fix or move the file aside, then open this step again.",
+                                    subject=display_path(self._env_path))
         chosen = self._configured()
         yield Static(
             "Tick the platforms this profile will connect to (Space). None is fine: "
@@ -78,7 +91,9 @@ class ChannelsScreen(StepScreen):
                 form = ChannelForm(channel, self._env)
                 form.display = channel.id in chosen
                 yield form
-        yield StatusLine(id="channels-error", classes="error-box")
+
+    def on_mount(self) -> None:
+        self.query_one("#channels-problem", ProblemView).show(self._opening)
 
     @on(SelectionList.SelectedChanged, "#channel-list")
     def _ticked(self, event: SelectionList.SelectedChanged) -> None:
@@ -101,33 +116,27 @@ class ChannelsScreen(StepScreen):
             form.reveal(self._revealed)
 
     def advance(self) -> None:
-        selected = list(self.query_one("#channel-list", SelectionList).selected)
-        updates: dict[str, str | None] = {}
-        blocked = False
-        for form in self.query(ChannelForm):
-            channel = form.channel
-            if channel.id in selected:
-                values = form.values()
-                missing = channel.missing(values)
-                form.show_missing(missing)
-                if missing and not blocked:
-                    blocked = True
-                updates.update(channel.env_updates(values))
-            elif channel.id in self._configured():
-                # Unticked: Hermes enables a platform whenever its keys are present.
-                updates.update({key: None for key in channel.keys})
-        if blocked:
-            self.query_one("#channels-error", Static).update(
-                "Fill in the required fields, or untick the channel."
-            )
+        ticked = set(self.query_one("#channel-list", SelectionList).selected)
+        forms = {form.channel.id: form for form in self.query(ChannelForm)}
+        choice = choose_channels(
+            self._env,
+            {c: forms[c].values() for c in forms if c in ticked},
+            given_up=self._configured() - ticked,
+        )
+        for channel_id, form in forms.items():
+            form.show_missing(choice.missing.get(channel_id, []))
+        if not choice.complete:
+            self.query_one("#channels-problem", ProblemView).show(Problem(
+                "Some required fields are empty.",
+                "Fill in the required fields, or untick the channel."))
             return
-        self._save(selected, updates)
+        self._save(choice)
 
     @work(exclusive=True, group="channels", exit_on_error=False)
-    async def _save(self, selected: list[str], updates: dict[str, str | None]) -> None:
+    async def _save(self, choice: ChannelChoice) -> None:
         try:  # the step itself: steps.channels (shared with setup)
-            await save_channels(self.wizard.flow, self._env_path, selected, updates)
+            await save_channels(self.wizard.flow, self._env_path, choice)
         except ChannelsError as exc:
-            self.query_one("#channels-error", Static).update(exc.problem.what)
+            self.query_one("#channels-problem", ProblemView).show(exc.problem)
             return
         self.wizard.finish_step(self.STEP)

@@ -1,8 +1,8 @@
 """Step 7 — Completion. Summarises the state, starts the gateway, opens the dashboard.
 
 Reads the whole state and the profile's ``.env`` (for the API block: URL and masked key);
-writes only this step's status. The gateway is started through
-``engine.launch.ProfileGateway`` (the same path the dashboard and ``setup`` use).
+writes only this step's status: done once the gateway started (``steps.completion``,
+shared with ``setup``; the dashboard builds its gateway there too).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from hermes_tui.engine.api_server import ENV_FILE
 from hermes_tui.paths import display_path
 from hermes_tui.problem import Problem
 from hermes_tui.state import STEP_ORDER, STEP_TITLES, StepId, StepStatus, step_number
+from hermes_tui.steps import completion
 from hermes_tui.ui.glyphs import mark
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
@@ -49,9 +50,7 @@ class DoneScreen(RevealsApiKey, StepScreen):
     def compose_body(self) -> ComposeResult:
         state = self.wizard.state
         settings = self.wizard.settings
-        unfinished = [
-            s for s in STEP_ORDER[:-1] if state.status(s) in (StepStatus.PENDING, StepStatus.FAILED)
-        ]
+        unfinished = completion.unfinished(state)
         self.can_advance = False
         self.ready = not unfinished and state.profile is not None
         if unfinished:
@@ -97,12 +96,6 @@ class DoneScreen(RevealsApiKey, StepScreen):
         yield ProblemView(id="gateway-problem")
 
     def on_mount(self) -> None:
-        state = self.wizard.state
-        finished = all(
-            state.status(s) in (StepStatus.DONE, StepStatus.SKIPPED) for s in STEP_ORDER[:-1]
-        )
-        if finished and state.status(self.STEP) is not StepStatus.DONE:
-            self.wizard.set_status(self.STEP, StepStatus.DONE)
         self._load_api()
 
     def api_env_path(self) -> Path | None:
@@ -128,6 +121,7 @@ class DoneScreen(RevealsApiKey, StepScreen):
     @work(exclusive=True, group="gateway", exit_on_error=False)
     async def _start(self) -> None:
         from hermes_tui.engine.gateway import GatewayError
+        from hermes_tui.engine.launch import EngineLost
 
         show = self.query_one("#gateway-state", StatusLine)
         problem = self.query_one("#gateway-problem", ProblemView)
@@ -141,9 +135,9 @@ class DoneScreen(RevealsApiKey, StepScreen):
                                  "Go back to step 1 (Runtime check) to see why."),
                          retry_key=self.RETRY_KEY)
             return
-        try:
-            status = await gateway.start()
-        except GatewayError as error:
+        try:  # the step itself: steps.completion (shared with setup)
+            status = await completion.start_gateway(self.wizard.flow, gateway)
+        except (GatewayError, EngineLost) as error:
             show.update("")
             problem.show(error.problem, retry_key=self.RETRY_KEY)
             return

@@ -1,14 +1,13 @@
 """Step 6 — Claw migration. Writes ``state.migration`` and ``state.claw_dir``.
 
-Detection, the dry-run plan, apply and undo are ``hermes_tui.migration`` (no Textual); this
-screen shows the plan, a side-by-side diff of every file it would change, and sends the
+Detection, the dry-run plan, apply, undo and skipping are ``steps.migration`` (shared with
+``setup``; no Textual); this screen shows the plan, a side-by-side diff of every file it would change, and sends the
 user's choices (secret opt-ins, conflict resolutions, Apply) back to the plan.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from pathlib import Path
 
 from textual import on, work
@@ -20,11 +19,10 @@ from textual.reactive import reactive
 from textual.widgets import ContentSwitcher, OptionList, Static
 from textual.widgets.option_list import Option
 
-from hermes_tui.migration.detect import plan_home
 from hermes_tui.migration.plan import ItemStatus, Plan, PlanError, PlanItem
 from hermes_tui.paths import display_path
-from hermes_tui.problem import Problem
-from hermes_tui.state import MigrationDecision, StepId, StepStatus
+from hermes_tui.state import StepId, StepStatus
+from hermes_tui.steps import migration
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
 from hermes_tui.ui.widgets.confirm import ConfirmModal
@@ -63,6 +61,8 @@ class MigrationScreen(StepScreen):
     def __init__(self) -> None:
         super().__init__()
         self.plan: Plan | None = None
+        #: What detection found; apply and re-planning use the same folder.
+        self._found = None
         self._diffs: dict[str, object] = {}
 
     def compose_body(self) -> ComposeResult:
@@ -106,30 +106,31 @@ class MigrationScreen(StepScreen):
 
     @work(exclusive=True, group="migration", exit_on_error=False)
     async def _detect(self) -> None:
-        from hermes_tui.migration.detect import detect
-        from hermes_tui.migration.plan import build_plan
-
-        settings, state = self.wizard.settings, self.wizard.state
-        found = await detect(settings.claw_dir)
-        if found.auto_skip and state.status(self.STEP) is StepStatus.PENDING:
-            state.migration = MigrationDecision.SKIPPED
-            self.notify(f"Claw migration skipped: {found.skip_reason}.", timeout=6)
-            self.wizard.finish_step(self.STEP, StepStatus.SKIPPED, found.skip_reason)
+        settings = self.wizard.settings
+        flow = self.wizard.flow
+        found = await migration.find_claw(settings.claw_dir)
+        reason = migration.auto_skip_reason(found)
+        if reason is not None:
+            migration.skip(flow, reason)
+            self.notify(f"Claw migration skipped: {reason}.", timeout=6)
+            self.wizard.finish_step(self.STEP, StepStatus.SKIPPED, reason)
             return
-        if not (found.exists and found.is_dir) or found.path is None:
+        self._found = found
+        try:
+            self.plan = await migration.make_plan(flow, found, self._profile_dir(),
+                                                  settings.claw_dir)
+        except migration.MigrationError as error:
             self.query_one("#claw-summary", Static).update("")
-            self.query_one("#claw-problem", ProblemView).show(Problem(found.not_found_message))
+            self.query_one("#claw-problem", ProblemView).show(error.problem)
             return
-        profile_dir = settings.paths.profile_dir(state.profile or "")
-        home = plan_home(settings.claw_dir)
-        self.plan = await asyncio.to_thread(build_plan, found.path, profile_dir, home=home)
-        self._claw = found.path
         self.has_plan = True
         self.query_one("#claw-views").display = True
         self._redraw()
         self.query_one("#plan-items", OptionList).focus()
-        if self.plan.nothing_to_do:
-            self.can_advance = True
+        self.can_advance = True  # Next without Apply: done as a dry run (as setup's)
+
+    def _profile_dir(self) -> Path:
+        return self.wizard.settings.paths.profile_dir(self.wizard.state.profile or "")
 
     # -- drawing ---------------------------------------------------------------------
 
@@ -243,27 +244,19 @@ class MigrationScreen(StepScreen):
 
     @work(exclusive=True, group="migration", exit_on_error=False)
     async def _apply(self) -> None:
-        from hermes_tui.migration.apply import ApplyError, apply_plan
-
-        try:
-            result = await asyncio.to_thread(apply_plan, self.plan)
-        except (ApplyError, OSError) as error:
-            problem = error.problem if isinstance(error, ApplyError) else Problem(str(error))
-            self.query_one("#claw-problem", ProblemView).show(
-                replace(problem, what=f"Nothing was applied: {problem.what}"))
+        try:  # the step itself: steps.migration (shared with setup)
+            result = await migration.apply(self.wizard.flow, self.plan, self._found.path)
+        except migration.MigrationError as error:
+            self.query_one("#claw-problem", ProblemView).show(error.problem)
             return
         self.applied = result.run_dir
-        state = self.wizard.state
-        state.migration = MigrationDecision.APPLIED
-        state.claw_dir = str(self._claw)
         failed = f" {len(result.errors)} failed: {'; '.join(result.errors[:3])}" if result.errors else ""
         self.query_one("#claw-result", StatusLine).update(Content.assemble(
             ("Applied. ", "$text-success"),
             f"{len(result.created)} created, {len(result.replaced)} replaced (backed up), "
             f"{len(result.archived)} archived. Report: {display_path(result.run_dir)}/report.json."
             f"{failed} Press u to undo."))
-        self.wizard.set_status(self.STEP, StepStatus.DONE)
-        self.can_advance = True
+        self.can_advance = not result.errors
         await self._replan()
 
     def action_undo(self) -> None:
@@ -275,33 +268,32 @@ class MigrationScreen(StepScreen):
 
     @work(exclusive=True, group="migration", exit_on_error=False)
     async def _undo(self) -> None:
-        from hermes_tui.migration.apply import undo
-
-        restored = await asyncio.to_thread(undo, self.applied)
+        try:
+            restored = await migration.undo_apply(self.wizard.flow, self.applied)
+        except migration.MigrationError as error:
+            self.query_one("#claw-problem", ProblemView).show(error.problem, retry_key="u")
+            return
         self.applied = None
-        self.wizard.state.migration = None
-        self.wizard.set_status(self.STEP, StepStatus.PENDING)
-        self.can_advance = False
         self.query_one("#claw-result", StatusLine).update(
             f"Undone: {len(restored)} file(s) restored or removed.")
         await self._replan()
 
     async def _replan(self) -> None:
-        from hermes_tui.migration.plan import build_plan
-
-        state = self.wizard.state
-        profile_dir = self.wizard.settings.paths.profile_dir(state.profile or "")
-        home = plan_home(self.wizard.settings.claw_dir)
-        self.plan = await asyncio.to_thread(build_plan, self._claw, profile_dir, home=home)
+        try:
+            self.plan = await migration.make_plan(self.wizard.flow, self._found,
+                                                  self._profile_dir(), self.wizard.settings.claw_dir)
+        except migration.MigrationError as error:
+            self.query_one("#claw-problem", ProblemView).show(error.problem)
+            return
         self._redraw()
 
     def action_skip(self) -> None:
-        self.wizard.state.migration = MigrationDecision.SKIPPED
-        self.wizard.finish_step(self.STEP, StepStatus.SKIPPED, "skipped by you")
+        migration.skip(self.wizard.flow)
+        self.wizard.finish_step(self.STEP, StepStatus.SKIPPED, migration.SKIPPED_BY_YOU)
 
     def advance(self) -> None:
-        if self.wizard.state.migration is None and self.plan is not None:
-            self.wizard.state.migration = MigrationDecision.DRY_RUN
+        if self.plan is not None and self.applied is None:
+            migration.accept_dry_run(self.wizard.flow)
         self.wizard.finish_step(self.STEP)
 
 

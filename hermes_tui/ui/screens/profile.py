@@ -22,7 +22,7 @@ from hermes_tui.state import StepId
 from hermes_tui.steps.profile import make_profile
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
-from hermes_tui.ui.widgets.status_line import StatusLine
+from hermes_tui.ui.widgets.problem_view import ProblemView
 
 
 class ProfileScreen(StepScreen):
@@ -43,14 +43,14 @@ class ProfileScreen(StepScreen):
         )
         yield Static("", id="name-verdict", classes="verdict")
         yield Static("", id="profile-where", classes="note")
-        yield StatusLine(id="profile-error", classes="error-box")
+        yield ProblemView(id="profile-problem")
 
     def on_mount(self) -> None:
         self._show_verdict(self.query_one("#profile-name", Input).value)
 
     @on(Input.Changed, "#profile-name")
     def _changed(self, event: Input.Changed) -> None:
-        self.query_one("#profile-error", Static).update("")
+        self.query_one("#profile-problem", ProblemView).clear()
         self._show_verdict(event.value)
 
     def _show_verdict(self, name: str) -> None:
@@ -100,7 +100,7 @@ class ProfileScreen(StepScreen):
         try:  # the step itself: steps.profile (shared with setup)
             outcome = await make_profile(self.wizard.flow, self.wizard.settings.paths, name)
         except ProfileError as exc:
-            self.query_one("#profile-error", Static).update(str(exc))
+            self.query_one("#profile-problem", ProblemView).show(exc.problem)
             return
         verb = "Created" if outcome.created else "Reusing"
         self.notify(f"{verb} profile {name} at {display_path(outcome.path)}/", timeout=4)

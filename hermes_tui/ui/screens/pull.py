@@ -1,7 +1,7 @@
 """Step 2 — Image pull. Reads the engine from step 1; writes ``image_ref``/``image_digest``.
 
-The pull itself is ``engine.pull.pull_image``; events land in a ``PullProgress`` model and
-``LayerBars`` repaints from it on a timer. Quitting mid-pull leaves the step open: the next
+The step itself is ``steps.pull.pull_step`` (shared with ``setup``); events land in a
+``PullProgress`` model and ``LayerBars`` repaints from it on a timer. Quitting mid-pull leaves the step open: the next
 run pulls again and the layers already fetched show "Already exists".
 """
 
@@ -15,7 +15,8 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from hermes_tui.engine.pull import PullError, PullErrorKind, PullProgress
-from hermes_tui.state import StepId, StepStatus
+from hermes_tui.state import StepId
+from hermes_tui.steps.pull import describe, pull_step
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
 from hermes_tui.ui.widgets.layer_bars import LayerBars
@@ -74,48 +75,29 @@ class PullScreen(StepScreen):
 
     @work(exclusive=True, group="pull", exit_on_error=False)
     async def _pull(self) -> None:
-        from hermes_tui.engine.detect import client
-        from hermes_tui.engine.pull import pull_image
-
         self.failed = self.engine_lost = False
         self.query_one("#pull-problem", ProblemView).clear()
         diagnosis = await self.wizard.find_engine()
         engine = diagnosis.engine
-        if engine is None:
-            self._fail(PullError(PullErrorKind.ENGINE_GONE,
-                                 f"No container engine is reachable: {diagnosis.headline}",
-                                 "Go back to step 1 (Runtime check) to fix it, then retry."))
-            return
-        self.query_one("#pull-engine", Static).update(
-            Content.assemble(("Engine  ", "bold"), f"{engine.summary} via {engine.source}")
-        )
+        if engine is not None:
+            self.query_one("#pull-engine", Static).update(
+                Content.assemble(("Engine  ", "bold"), f"{engine.summary} via {engine.source}"))
         image = self.wizard.settings.image
         progress = PullProgress(ref=image, clock=self.wizard.monotonic)
         bars = self.query_one(LayerBars)
         bars.display = True
         bars.show_progress(progress)
-        docker = client(engine)
-        try:
-            result = await pull_image(docker, image, progress)
+        try:  # the step itself: steps.pull (shared with setup)
+            result = await pull_step(self.wizard.flow, diagnosis, image, progress)
         except PullError as error:
             self._fail(error)
             return
         finally:
             bars.flush()
-            await docker.close()
-        state = self.wizard.state
-        state.image_ref, state.image_digest = image, result.digest
-        if result.used_local:
-            outcome = "The registry could not be reached; using the copy already on this engine."
-        elif result.up_to_date:
-            outcome = "Already up to date: nothing to download."
-        else:
-            outcome = "Pulled."
         self.query_one("#pull-result", Static).update(
-            Content.assemble((outcome, "$text-success"), "\n", ("Digest  ", "bold"),
+            Content.assemble((describe(result), "$text-success"), "\n", ("Digest  ", "bold"),
                              result.digest or "unknown")
         )
-        self.wizard.set_status(self.STEP, StepStatus.DONE)
         self.can_advance = True
 
     def _fail(self, error: PullError) -> None:
@@ -125,7 +107,6 @@ class PullScreen(StepScreen):
         self.query_one("#pull-problem", ProblemView).show(error.problem, retry_key=self.RETRY_KEY)
         self.failed = True
         self.engine_lost = error.kind is PullErrorKind.ENGINE_GONE
-        self.wizard.set_status(self.STEP, StepStatus.FAILED, error.kind.value)
 
     def show_problem(self, problem, worker=None) -> None:
         """An unexpected failure: shown like a pull error, and r retries."""

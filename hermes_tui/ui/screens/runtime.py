@@ -1,10 +1,13 @@
-"""Step 1 — Runtime check. Writes ``state.engine_url``/``engine_summary`` and the step status.
+"""Step 1 — Runtime check: the front end of ``steps.runtime``.
 
-The probing is ``engine.detect.diagnose`` (no Textual); this screen lists every probe with
-its outcome, the engine found, or the exact cause and fix when none answers.
+The probing is ``engine.detect.diagnose`` (cached by the app for the run) and recording it
+is ``steps.runtime.record_diagnosis`` (as ``setup`` does); this screen lists every probe
+with its outcome, the engine found, or the exact cause and fix when none answers.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from textual import work
 from textual.app import ComposeResult
@@ -13,10 +16,12 @@ from textual.content import Content
 from textual.widgets import Static
 
 from hermes_tui.engine.detect import Diagnosis, Outcome
-from hermes_tui.state import StepId, StepStatus
+from hermes_tui.state import StepId
+from hermes_tui.steps.runtime import record_diagnosis
 from hermes_tui.ui.glyphs import mark
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
+from hermes_tui.ui.widgets.problem_view import ProblemView
 from hermes_tui.ui.widgets.status_line import StatusLine
 
 _OUTCOME_STYLE = {Outcome.OK: "$text-success", Outcome.NOT_TRIED: "$text-muted",
@@ -49,8 +54,7 @@ class RuntimeScreen(StepScreen):
             id="runtime-status", classes="prose",
         )
         # The verdict and its fix come first: at 80x24 the probe list can run off screen.
-        yield StatusLine(id="runtime-error", classes="error-box")
-        yield StatusLine(id="runtime-fix", classes="fix")
+        yield ProblemView(id="runtime-problem")
         yield StatusLine(id="runtime-engine", classes="summary")
         yield Static("", id="runtime-probes", classes="probes")
 
@@ -68,29 +72,22 @@ class RuntimeScreen(StepScreen):
         self._show(diagnosis)
 
     def _show(self, diagnosis: Diagnosis) -> None:
+        record_diagnosis(self.wizard.flow, diagnosis)
         self.query_one("#runtime-probes", Static).update(probe_lines(diagnosis))
         engine = diagnosis.engine
-        state = self.wizard.state
+        problem = diagnosis.problem  # its address is in the probe list below: not repeated
+        self.query_one("#runtime-problem", ProblemView).show(
+            problem and replace(problem, subject=None), retry_key="r")
         if engine is not None:
             self.query_one("#runtime-status", Static).update("Found a container engine.")
             self.query_one("#runtime-engine", Static).update(
                 Content.assemble(("Engine  ", "bold"), engine.summary, "\n",
                                  ("Via     ", "bold"), f"{engine.source} ({engine.url})")
             )
-            self.query_one("#runtime-error", Static).update("")
-            self.query_one("#runtime-fix", Static).update("")
-            state.engine_url, state.engine_summary = engine.url, engine.summary
-            self.wizard.set_status(self.STEP, StepStatus.DONE)
-            self.can_advance = True
         else:
             self.query_one("#runtime-status", Static).update("No container engine answered.")
             self.query_one("#runtime-engine", Static).update("")
-            self.query_one("#runtime-error", Static).update(diagnosis.headline)
-            self.query_one("#runtime-fix", Static).update(
-                Content.assemble(("Fix: ", "bold"), diagnosis.fix) if diagnosis.fix else ""
-            )
-            self.wizard.set_status(self.STEP, StepStatus.FAILED, "no engine reachable")
-            self.can_advance = False
+        self.can_advance = engine is not None
 
     def advance(self) -> None:
         self.wizard.finish_step(self.STEP)

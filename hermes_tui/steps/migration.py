@@ -1,0 +1,129 @@
+"""Step 6 — Claw migration, headless: detect, plan (a dry run), apply, undo, skip.
+
+Inputs: the Claw folder asked for (None: ``~/.openclaw``), the profile folder, whether
+secrets may be migrated; the front end's choices are made on the ``Plan`` itself (select,
+resolve). Outcomes: a ``ClawDetection`` (with ``auto_skip_reason``), a ``Plan``, an
+``ApplyResult`` or the paths an undo restored; failures are ``MigrationError`` carrying a
+Problem. State changes: ``state.migration`` (skipped, dry-run, applied), ``state.claw_dir``
+and the step's status. Opening the next step is left to the front end: ``MigrationScreen``
+and ``setup``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+
+from hermes_tui.migration.apply import ApplyError, ApplyResult, apply_plan, undo
+from hermes_tui.migration.detect import ERROR_NOT_FOUND, ClawDetection, detect, plan_home
+from hermes_tui.migration.plan import Plan, PlanError, build_plan
+from hermes_tui.paths import display_path
+from hermes_tui.problem import Problem, ProblemError
+from hermes_tui.state import MigrationDecision, StepId, StepStatus
+from hermes_tui.steps.flow import Flow
+
+STEP = StepId.MIGRATION
+SKIPPED_BY_YOU = "skipped by you"
+PLAN_FAILED = "plan failed"
+NOT_FOUND = "no Claw folder"
+APPLY_FAILED = "apply failed"
+
+
+class MigrationError(ProblemError):
+    """The Claw folder cannot be planned from, or the plan could not be applied."""
+
+
+class ClawNotFound(MigrationError):
+    """CLAW_CONFIG_NOT_FOUND: the folder named does not exist or is not a folder."""
+
+
+async def find_claw(claw_dir: Path | None) -> ClawDetection:
+    """Look for an OpenClaw setup (reads files, probes one loopback port)."""
+    return await detect(claw_dir)
+
+
+def auto_skip_reason(found: ClawDetection) -> str | None:
+    """Why the step skips itself, or None when it runs: the spec's three conditions (no
+    Claw gateway running, no Claw folder, no managed channels), wherever the folder was
+    looked for (``~/.openclaw`` or ``--claw-dir``)."""
+    return found.skip_reason if found.auto_skip else None
+
+
+def skip(flow: Flow, reason: str = SKIPPED_BY_YOU) -> str:
+    """Record the step as skipped (by the user, or by ``auto_skip_reason``)."""
+    flow.state.migration = MigrationDecision.SKIPPED
+    flow.record(STEP, StepStatus.SKIPPED, reason)
+    return reason
+
+
+async def make_plan(flow: Flow, found: ClawDetection, profile_dir: Path,
+                    claw_dir: Path | None, migrate_secrets: bool = False) -> Plan:
+    """The dry run: what migrating ``found`` into ``profile_dir`` would do. Writes nothing.
+
+    Raises ``MigrationError``: CLAW_CONFIG_NOT_FOUND, or the folders cannot be read.
+    """
+    if found.path is None or not (found.exists and found.is_dir):
+        flow.fail(STEP, NOT_FOUND)
+        # The message carries its own way out (point elsewhere, or skip).
+        raise ClawNotFound(Problem(
+            found.not_found_message,
+            subject=display_path(found.path) if found.path else None))
+    try:
+        return await asyncio.to_thread(build_plan, found.path, profile_dir,
+                                       migrate_secrets=migrate_secrets,
+                                       home=plan_home(claw_dir))
+    except (PlanError, OSError, ValueError) as exc:
+        flow.fail(STEP, PLAN_FAILED)
+        raise MigrationError(Problem(
+            f"Could not plan the migration from {display_path(found.path)}: {exc}",
+            "Fix the folder's permissions or the file named, then look again.",
+            subject=display_path(found.path),
+        )) from exc
+
+
+def accept_dry_run(flow: Flow) -> None:
+    """Going on after looking at the plan without applying it: done, as a dry run (an
+    earlier apply of this profile stays recorded: its files are in the profile)."""
+    if flow.state.migration is not MigrationDecision.APPLIED:
+        flow.state.migration = MigrationDecision.DRY_RUN
+    flow.record(STEP, StepStatus.DONE)
+
+
+async def apply(flow: Flow, plan: Plan, claw_path: Path) -> ApplyResult:
+    """Write the plan's selected items into the profile (backups first) and record it.
+
+    Every item written: done. Some items not written (``result.errors``): failed, and the
+    run stays undoable. Raises ``MigrationError`` when nothing could be applied.
+    """
+    try:
+        result = await asyncio.to_thread(apply_plan, plan)
+    except (ApplyError, OSError) as error:
+        flow.fail(STEP, APPLY_FAILED)
+        problem = error.problem if isinstance(error, ApplyError) else Problem(str(error))
+        raise MigrationError(replace(problem, what=f"Nothing was applied: {problem.what}")) from error
+    flow.state.migration = MigrationDecision.APPLIED
+    flow.state.claw_dir = str(claw_path)
+    if result.errors:
+        flow.fail(STEP, f"{len(result.errors)} item(s) not written")
+    else:
+        flow.record(STEP, StepStatus.DONE)
+    return result
+
+
+async def undo_apply(flow: Flow, run_dir: Path) -> list[str]:
+    """Put the profile back as before ``run_dir``'s apply; the step is open again."""
+    try:
+        restored = await asyncio.to_thread(undo, run_dir)
+    except OSError as error:
+        raise MigrationError(Problem(
+            f"The undo stopped: {error}",
+            f"Fix what the message names, then press u again; the run's backups are in "
+            f"{display_path(run_dir)}/backups/.", subject=display_path(run_dir))) from error
+    flow.state.migration = None
+    flow.record(STEP, StepStatus.PENDING)
+    return restored
+
+
+__all__ = ["ERROR_NOT_FOUND", "ClawNotFound", "MigrationError", "accept_dry_run", "apply", "auto_skip_reason",
+           "find_claw", "make_plan", "skip", "undo_apply"]
