@@ -264,7 +264,9 @@ class Setup:
             ticker.cancel()
             await asyncio.gather(ticker, return_exceptions=True)
             reporter.close()
-        self.finish(step, f"{image}: {describe(result)} Digest {result.digest or 'unknown'}.")
+        how = describe(result).rstrip(".")
+        self.finish(step, f"{image} — {how[0].lower()}{how[1:]} (digest "
+                          f"{result.digest or 'unknown'})")
 
     # -- step 3 ---------------------------------------------------------------------------
 

@@ -76,6 +76,28 @@ def cold_engine(local_engine: LocalEngine) -> LocalEngine:
     return local_engine
 
 
+@pytest.fixture
+async def pulled(local_engine: LocalEngine):
+    """The session engine with the test image pulled; every gateway container the test
+    made (any profile, any data dir) is removed after it."""
+    import json
+
+    import aiodocker
+
+    from hermes_tui.engine.gateway import LABEL_APP
+
+    docker = aiodocker.Docker(url=local_engine.docker_host)
+    try:
+        await docker.images.pull(local_engine.image)
+        yield local_engine
+        made = await docker.containers.list(
+            all=True, filters=json.dumps({"label": [f"{LABEL_APP}=1"]}))
+        for container in made:
+            await container.delete(force=True)
+    finally:
+        await docker.close()
+
+
 # --------------------------------------------------------------------------- #
 # A throttled way to the registry, for tests that act *during* a pull
 # --------------------------------------------------------------------------- #

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import aiodocker
-import pytest
 from textual.widgets import Static
 
 from hermes_tui.app import HermesApp
-from hermes_tui.engine.gateway import remove_gateway
 from hermes_tui.paths import Paths
 from hermes_tui.profile import create_profile
 from hermes_tui.settings import Settings
@@ -22,17 +19,6 @@ from tests.support.states import at
 #: reads the profile's .env, needs API_SERVER_KEY, answers /health as hermes-agent).
 HEALTH_SERVER = None
 CRASH = ("sh", "-c", "echo 'config broken: no model' >&2; exit 3")
-
-
-@pytest.fixture
-async def pulled(local_engine):
-    docker = aiodocker.Docker(url=local_engine.docker_host)
-    try:
-        await docker.images.pull(local_engine.image)
-        yield local_engine
-        await remove_gateway(docker, "gw-bot")
-    finally:
-        await docker.close()
 
 
 def make(tmp_path: Path, engine, command, step: StepId = StepId.DONE) -> HermesApp:

@@ -59,7 +59,7 @@ async def test_runtime_step_names_a_missing_socket_and_retry_finds_it_later(data
     app = make(data, docker_host=f"unix://{link}")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
-        assert str(link) in app.query_one("#runtime-problem").text
+        assert str(link) in text(app, "#runtime-problem")
         assert app.state.status(StepId.RUNTIME) is StepStatus.FAILED
         await pilot.press("enter")
         assert app.screen.STEP is StepId.RUNTIME

@@ -1,38 +1,32 @@
-"""Contract tests: each step moved into ``hermes_tui.steps`` gives the same files through
-both front ends — the wizard (driven with Pilot) and ``setup --non-interactive`` (its
-``Setup`` step methods, since steps 1-2 need an engine) — on the same inputs.
+"""Contract tests: each step in ``hermes_tui.steps`` gives the same files through both
+front ends — the wizard (driven with Pilot) and ``setup --non-interactive`` (its ``Setup``
+step methods) — on the same inputs. Steps 1, 2 and 7 need an engine: their contracts are
+in tests/engine/test_step_contracts_engine.py.
 
-Compared: ``wizard.toml`` without timestamps, and the profile's ``.env`` and
-``config.yaml``. Each front end gets its own HOME, the same router double.
+Compared: ``wizard.toml`` without timestamps, and the profile's files. Each front end gets
+its own HOME, the same router double.
 """
 
 from __future__ import annotations
 
-import argparse
-import io
 import tomllib
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from textual.widgets import Input
 
 from hermes_tui.bridge.sync import ROUTER_KEY_ENV
-from hermes_tui.commands import Console
-from hermes_tui.commands.setup import Setup
 from hermes_tui.paths import Paths
 from hermes_tui.profile import create_profile
-from hermes_tui.settings import Settings
-from hermes_tui.state import MigrationDecision, StateStore, StepId, WizardState
+from hermes_tui.state import MigrationDecision, StepId, WizardState
 from tests.support.claw_tree import build_claw_tree
+from tests.support.contracts import PROFILE, comparable, run_setup, without_times
 from tests.support.openai_router import OpenAIRouter
 from tests.support.states import at
 
-PROFILE = "my-bot"
 KEY = "FAKE-router-key-for-tests"
 #: Step 5, then step 6 (which skips itself in both: there is no OpenClaw in either HOME).
 AFTER_BRIDGE = (StepId.BRIDGE, StepId.MIGRATION)
-NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -40,52 +34,6 @@ def router():
     server = OpenAIRouter(models=["llama3.2:3b", "qwen2.5:7b"], api_key=KEY).start()
     yield server
     server.stop()
-
-
-def comparable(paths: Paths, opened: str | None = None) -> dict[str, object]:
-    """What both front ends must agree on: progress without timestamps, profile files.
-
-    ``opened``: the step the wizard opens next, whose screen starts its own work (setup
-    runs no further); its record is left out.
-    """
-    state = tomllib.loads(paths.state_file.read_text())
-    for key in ("created_at", "updated_at"):
-        state.pop(key, None)
-    for record in state["steps"].values():
-        record.pop("updated_at", None)
-    # Step 7 is not moved yet: the wizard marks it done when its screen opens, setup once
-    # the gateway answers (it needs an engine), so it is left out.
-    state["steps"].pop("done")
-    if opened is not None:
-        state["steps"].pop(opened)
-    profile = paths.profile_dir(state.get("profile", PROFILE))
-    return {"wizard.toml": state,
-            ".env": (profile / ".env").read_text(),
-            "config.yaml": (profile / "config.yaml").read_text()}
-
-
-async def run_setup(steps: tuple[StepId, ...], home: Path, monkeypatch, state: WizardState,
-                    environ: dict[str, str], router_url: str | None = None,
-                    **options: object) -> Paths:
-    """Run ``steps`` the way ``setup --non-interactive`` does, in its own HOME."""
-    monkeypatch.setenv("HOME", str(home))
-    paths = Paths.resolve(None)
-    store = StateStore(paths.state_file, clock=lambda: NOW)
-    store.save(state)
-    args = argparse.Namespace(profile=PROFILE, channel=[], default_model=None,
-                              migrate_claw="no", migrate_secrets=False, health_timeout=30.0)
-    for name, value in options.items():
-        setattr(args, name, value)
-    settings = Settings(paths=paths, router_url=router_url)
-    setup = Setup(args, settings, store, state, Console(out=io.StringIO(), err=io.StringIO()),
-                  environ)
-    if StepId.PROFILE not in steps:
-        create_profile(paths, PROFILE)
-    methods = {StepId.PROFILE: setup.step_profile, StepId.CHANNELS: setup.step_channels,
-               StepId.BRIDGE: setup.step_bridge, StepId.MIGRATION: setup.step_migration}
-    for step in steps:
-        await methods[step](step)
-    return paths
 
 
 def bridge_state() -> WizardState:
@@ -231,11 +179,7 @@ def profile_tree(paths: Paths, home: Path) -> dict[str, str]:
 
 
 def migration_outcome(paths: Paths, home: Path) -> dict[str, object]:
-    state = tomllib.loads(paths.state_file.read_text().replace(str(home), "~"))
-    for key in ("created_at", "updated_at"):
-        state.pop(key, None)
-    for record in state["steps"].values():
-        record.pop("updated_at", None)
+    state = without_times(tomllib.loads(paths.state_file.read_text().replace(str(home), "~")))
     state["steps"].pop("done")  # opened next; its screen is not part of step 6
     return {"wizard.toml": state, "profile": profile_tree(paths, home)}
 
