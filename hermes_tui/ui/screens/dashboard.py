@@ -311,8 +311,9 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
 
     def _switch(self, name: str | None) -> None:
         if name and name != self.app.state.profile:
-            self.app.state.profile = name
-            self.app.save()
+            # As the wizard's step 3 and setup do: what steps 4-6 recorded was about the
+            # old profile, so it is cleared (its OpenClaw folder is not mounted either).
+            self.app.choose_profile(name)
             self.app.open_dashboard()
 
     def action_new_profile(self) -> None:
