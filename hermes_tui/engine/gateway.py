@@ -84,16 +84,17 @@ FIX_LOG = (
 
 
 class GatewayAction(Enum):
-    """What a user can ask of a profile's gateway, with the words a screen shows for it."""
+    """What a user can ask of a profile's gateway; the value is the word a screen shows
+    while it runs (``progress``)."""
 
-    START = ("start", "Starting")
-    STOP = ("stop", "Stopping")
-    RESTART = ("restart", "Restarting")
+    START = "Starting"
+    STOP = "Stopping"
+    RESTART = "Restarting"
 
-    def __init__(self, verb: str, progress: str) -> None:
-        self.verb = verb
-        #: Shown while it runs, e.g. "Stopping…".
-        self.progress = progress
+    @property
+    def progress(self) -> str:
+        """Shown while it runs, e.g. "Stopping…"."""
+        return self.value
 
 
 def container_name(profile: str) -> str:
