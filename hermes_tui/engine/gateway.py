@@ -291,7 +291,6 @@ class GatewayStatus:
     container_id: str | None = None
     profile: str = ""
     api_port: int | None = None
-    image: str | None = None
     data_dir: str | None = None
     version: str | None = None
     health_detail: str | None = None
@@ -369,7 +368,6 @@ def status_from_inspect(data: Mapping[str, Any]) -> GatewayStatus:
         container_id=data.get("Id"),
         profile=str(labels.get(LABEL_PROFILE, "")),
         api_port=parse_port(labels.get(LABEL_API_PORT)),
-        image=config.get("Image"),
         data_dir=labels.get(LABEL_DATA_DIR),
     )
 
