@@ -84,16 +84,17 @@ FIX_LOG = (
 
 
 class GatewayAction(Enum):
-    """What a user can ask of a profile's gateway, with the words a screen shows for it."""
+    """What a user can ask of a profile's gateway; the value is the word a screen shows
+    while it runs (``progress``)."""
 
-    START = ("start", "Starting")
-    STOP = ("stop", "Stopping")
-    RESTART = ("restart", "Restarting")
+    START = "Starting"
+    STOP = "Stopping"
+    RESTART = "Restarting"
 
-    def __init__(self, verb: str, progress: str) -> None:
-        self.verb = verb
-        #: Shown while it runs, e.g. "Stopping…".
-        self.progress = progress
+    @property
+    def progress(self) -> str:
+        """Shown while it runs, e.g. "Stopping…"."""
+        return self.value
 
 
 def container_name(profile: str) -> str:
@@ -290,7 +291,6 @@ class GatewayStatus:
     container_id: str | None = None
     profile: str = ""
     api_port: int | None = None
-    image: str | None = None
     data_dir: str | None = None
     version: str | None = None
     health_detail: str | None = None
@@ -368,7 +368,6 @@ def status_from_inspect(data: Mapping[str, Any]) -> GatewayStatus:
         container_id=data.get("Id"),
         profile=str(labels.get(LABEL_PROFILE, "")),
         api_port=parse_port(labels.get(LABEL_API_PORT)),
-        image=config.get("Image"),
         data_dir=labels.get(LABEL_DATA_DIR),
     )
 

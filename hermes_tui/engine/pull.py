@@ -107,8 +107,6 @@ class PullProgress:
     clock: Clock = time.monotonic
     layers: dict[str, Layer] = field(default_factory=dict)
     digest: str | None = None
-    status: str | None = None
-    image_id: str | None = None
     up_to_date: bool = False
     done: bool = False
     #: True once any event carried byte counts (dockerd); False for Podman's thin stream.
@@ -131,19 +129,17 @@ class PullProgress:
         layer_id = event.get("id")
         state = _LAYER_EVENTS.get(status)
         if state is LayerState.DOWNLOADED and layer_id and str(layer_id) not in self.layers:
-            # Podman ends with "Download complete" for the image id, never announced as a layer.
-            self.image_id = str(layer_id)
-        elif state is not None and layer_id:
+            # Podman ends with "Download complete" for the image id, never announced as a
+            # layer: it is the image, not a blob.
+            return
+        if state is not None and layer_id:
             self._apply_layer(str(layer_id), state, event.get("progressDetail") or {})
         elif status.startswith("Retrying in") and layer_id in self.layers:
             self.layers[str(layer_id)].note = status
         elif status.startswith("Digest: "):
             self.digest = status.removeprefix("Digest: ").strip()
         elif status.startswith("Status: "):
-            self.status = status.removeprefix("Status: ").strip()
-            self.up_to_date = "up to date" in self.status
-        elif layer_id and re.fullmatch(r"(sha256:)?[0-9a-f]{64}", str(layer_id)):
-            self.image_id = str(layer_id)  # Podman ends with the image id
+            self.up_to_date = "up to date" in status
 
     def _apply_layer(self, layer_id: str, state: LayerState, detail: Mapping[str, Any]) -> None:
         layer = self.layers.get(layer_id)
@@ -341,7 +337,6 @@ def _connection_errors() -> tuple[type[BaseException], ...]:
 
 @dataclass(frozen=True)
 class PullResult:
-    ref: str
     digest: str | None
     up_to_date: bool
     #: True when the registry could not be reached but the image was already here.
@@ -386,7 +381,7 @@ async def pull_image(docker: aiodocker.Docker, ref: str, progress: PullProgress)
             digest = await _present_despite(docker, ref)
             if digest is not None:
                 progress.finish()
-                return PullResult(ref, digest, up_to_date=False, used_local=True)
+                return PullResult(digest, up_to_date=False, used_local=True)
         raise error from exc
     except _connection_errors() as exc:
         raise classify(exc, ref) from exc
@@ -398,7 +393,7 @@ async def pull_image(docker: aiodocker.Docker, ref: str, progress: PullProgress)
         except (DockerError, *_connection_errors()) as exc:
             raise classify(exc, ref) from exc
     progress.digest = digest
-    return PullResult(ref, digest, up_to_date=progress.up_to_date)
+    return PullResult(digest, up_to_date=progress.up_to_date)
 
 
 async def _present_despite(docker: aiodocker.Docker, ref: str) -> str | None:

@@ -110,7 +110,6 @@ async def test_cold_pull_reports_registry_digest_and_every_layer_complete(
     assert progress.bytes_done == progress.bytes_total
     assert progress.fraction == 1.0
     assert progress.done
-    assert progress.status and "Downloaded newer image" in progress.status
     print(f"\ncold pull: {elapsed:.2f} s, {progress.events} events, {progress.bytes_total} B")
 
 

@@ -370,7 +370,17 @@ def test_bridge_router_unreachable(snap_compare, make_app, paths, size):
 #    tests/engine/test_dashboard.py against the real engine) ---------------------------------
 
 
-def dashboard_app(make_app):
+def dashboard_app(make_app, paths):
+    """'my-bot' as steps 4 and 5 leave it: the dashboard reads its channels from the
+    profile's .env and its models from its config.yaml, the state says the same."""
+    from hermes_tui.bridge.sync import write_models
+    from hermes_tui.envfile import update_env
+
+    create_profile(paths, "my-bot")  # or reuse the one with_api_key made
+    folder = paths.profile_dir("my-bot")
+    update_env(folder / ".env", {"TELEGRAM_BOT_TOKEN": FAKE_TOKEN})
+    write_models(folder / "config.yaml", base_url="http://host.docker.internal:11434/v1",
+                 models=["llama3.2:3b", "qwen2.5:7b"], default="llama3.2:3b", api_key_ref=None)
     state = at(StepId.DONE, profile="my-bot", channels=["telegram"],
                router_url="http://127.0.0.1:11434/v1", default_model="llama3.2:3b",
                synced_models=["llama3.2:3b", "qwen2.5:7b"], image_ref="nousresearch/hermes-agent:v2026.9.24")
@@ -389,17 +399,17 @@ def shown(status):
     return run_before
 
 
-def test_dashboard_gateway_running(snap_compare, make_app, size):
+def test_dashboard_gateway_running(snap_compare, make_app, paths, size):
     started = datetime.now(UTC) - timedelta(minutes=12, seconds=5)
     status = GatewayStatus(exists=True, state="running", started_at=started, restart_count=0,
                            health="ok", profile="my-bot", api_port=8642)
-    assert snap_compare(dashboard_app(make_app), terminal_size=size, run_before=shown(status))
+    assert snap_compare(dashboard_app(make_app, paths), terminal_size=size, run_before=shown(status))
 
 
-def test_dashboard_gateway_exited(snap_compare, make_app, size):
+def test_dashboard_gateway_exited(snap_compare, make_app, paths, size):
     status = GatewayStatus(exists=True, state="exited", exit_code=3, restart_count=2,
                            profile="my-bot", api_port=8642)
-    assert snap_compare(dashboard_app(make_app), terminal_size=size, run_before=shown(status))
+    assert snap_compare(dashboard_app(make_app, paths), terminal_size=size, run_before=shown(status))
 
 
 def test_dashboard_with_api_block(snap_compare, make_app, paths, size):
@@ -408,7 +418,7 @@ def test_dashboard_with_api_block(snap_compare, make_app, paths, size):
     status = GatewayStatus(exists=True, state="running", started_at=started, health="ok",
                            profile="my-bot", api_port=8650, version="0.19.0",
                            health_detail="hermes-agent 0.19.0")
-    assert snap_compare(dashboard_app(make_app), terminal_size=size,
+    assert snap_compare(dashboard_app(make_app, paths), terminal_size=size,
                         run_before=no_real_key(shown(status)))
 
 
@@ -418,9 +428,9 @@ def test_dashboard_health_failing_says_what_answered(snap_compare, make_app, pat
         exists=True, state="running", health="failing", profile="my-bot", api_port=8650,
         health_detail="answered as 'x', not as hermes-agent: something other than Hermes "
                       "listens on the port")
-    assert snap_compare(dashboard_app(make_app), terminal_size=size,
+    assert snap_compare(dashboard_app(make_app, paths), terminal_size=size,
                         run_before=no_real_key(shown(status)))
 
 
-def test_dashboard_without_engine(snap_compare, make_app, size):
-    assert snap_compare(dashboard_app(make_app), terminal_size=size, run_before=settle)
+def test_dashboard_without_engine(snap_compare, make_app, paths, size):
+    assert snap_compare(dashboard_app(make_app, paths), terminal_size=size, run_before=settle)

@@ -52,7 +52,6 @@ from hermes_tui.migration.plan.model import (
     Plan,
     PlanError,
     PlanItem,
-    item_changes,
 )
 from hermes_tui.migration.plan.registry import REGISTRY, Mapper, build_plan
 from hermes_tui.migration.plan.tree import (
@@ -69,6 +68,6 @@ __all__ = [
     "UNDONE_MARKER", "USER_CHAR_LIMIT", "Choice", "Composed", "Edit", "FileChange", "ItemKind",
     "ItemStatus", "Mapper", "Plan", "PlanError", "PlanItem", "SourceError", "SourceTree",
     "build_plan", "compose", "default_mode", "extract_entries", "find_secrets_in",
-    "item_changes", "load_yaml_doc", "merge_entries", "plain", "previous_archives", "rebrand",
+    "load_yaml_doc", "merge_entries", "plain", "previous_archives", "rebrand",
     "render_memory", "split_memory", "to_yaml",
 ]

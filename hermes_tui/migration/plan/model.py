@@ -12,12 +12,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from ruamel.yaml.error import YAMLError
-
 from hermes_tui.migration.plan.edits import Composed, Edit, FileChange, compose, decode_for_display
 from hermes_tui.migration.redact import redact_json
 from hermes_tui.problem import ProblemError
-from hermes_tui.yamledit import ConfigError
 
 
 class ItemKind(StrEnum):
@@ -70,7 +67,6 @@ class PlanItem:
     reason: str
     secret: bool = False
     selected: bool = True
-    changes: list[FileChange] = field(default_factory=list)
     #: Chosen for a conflict: "overwrite", "skip" or "rename"; None until the user picks.
     resolution: str | None = None
     #: The edits this item makes when it is selected and migrated (conflict: on overwrite).
@@ -221,7 +217,6 @@ class Plan:
                     other.selected = False
                     other.refresh()
         item.refresh()
-        self._refresh_changes(item)
 
     def resolve(self, item_id: str, choice: Choice) -> None:
         item = self.get(item_id)
@@ -232,30 +227,8 @@ class Plan:
             raise PlanError(f"{item_id}: {choice!r} does not apply here; choose {allowed}")
         item.resolution = choice
         item.refresh()
-        self._refresh_changes(item)
-
-    def _refresh_changes(self, item: PlanItem) -> None:
-        item.changes = item_changes(item.edits, self.base, self.secret_values())
 
     # -- export
     def to_json(self) -> list[dict[str, Any]]:
         secrets = self.secret_values()
         return [redact_json(item.to_json(), secrets) for item in self.items]
-
-
-def item_changes(edits: list[Edit], base: dict[str, bytes | None],
-                 secrets: tuple[str, ...]) -> list[FileChange]:
-    per_path: dict[str, list[Edit]] = {}
-    for edit in edits:
-        per_path.setdefault(edit.path, []).append(edit)
-    out = []
-    for path, group in per_path.items():
-        try:
-            after = compose(path, base.get(path), group).data
-        except (ValueError, YAMLError, ConfigError):
-            continue
-        if after != base.get(path):
-            out.append(FileChange(path, decode_for_display(base.get(path)),
-                                  decode_for_display(after), secrets))
-    return out
-

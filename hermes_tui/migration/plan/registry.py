@@ -177,7 +177,4 @@ def build_plan(claw_dir: Path, profile_dir: Path, *, migrate_secrets: bool = Fal
     for mapper in REGISTRY:
         run_mapper(ctx, mapper)
     # The same dict: a later "rename" adds the new (absent) targets to it.
-    plan = Plan(ctx.claw, ctx.profile, ctx.items, ctx.base)
-    for item in plan.items:
-        plan._refresh_changes(item)
-    return plan
+    return Plan(ctx.claw, ctx.profile, ctx.items, ctx.base)

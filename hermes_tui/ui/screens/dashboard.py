@@ -37,6 +37,44 @@ from hermes_tui.ui.widgets.summary import label_table
 LOG_LINES = 500
 
 
+def profile_channels(folder: Path | None) -> str:
+    """The channels the profile's ``.env`` configures: what its gateway connects to.
+
+    Read from the profile, not from the wizard's state: switching profile clears what the
+    state recorded about the previous one (``Flow.choose_profile``)."""
+    from hermes_tui.envfile import read_env
+    from hermes_tui.fsutil import describe_os_error
+    from hermes_tui.paths import display_path
+    from hermes_tui.steps.channels import configured_channels
+
+    if folder is None:
+        return "none: add them by re-running step 4 (w)"
+    env = folder / ENV_FILE
+    try:
+        ids = configured_channels(read_env(env))
+    except OSError as exc:
+        return f"unknown: {describe_os_error(exc, env, action='read')}"
+    except UnicodeDecodeError:
+        return f"unknown: {display_path(env)} is not UTF-8 text"
+    names = [catalog.BY_ID[c].name for c in ids]
+    return ", ".join(names) or "none: add them by re-running step 4 (w)"
+
+
+def profile_models(folder: Path | None) -> str:
+    """The models the profile's ``config.yaml`` lists for the router, the default marked."""
+    from hermes_tui.bridge.sync import ConfigError, read_synced
+
+    if folder is None:
+        return "none synced: re-run step 5 (w)"
+    try:
+        synced = read_synced(folder / "config.yaml")
+    except ConfigError as exc:
+        return f"unknown: {exc}"
+    models = [f"{model}{' (default)' if model == synced.default else ''}  Synced"
+              for model in synced.models]
+    return "\n".join(models) or "none synced: re-run step 5 (w)"
+
+
 class PickModal(ModalScreen[str | None]):
     """Choose one of a few options (a step to re-run, a profile to switch to)."""
 
@@ -100,15 +138,11 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
 
     def _show_details(self) -> None:
         state = self.app.state
-        names = [catalog.BY_ID[c].name if c in catalog.BY_ID else c for c in state.channels]
-        models = []
-        for model in state.synced_models:
-            default = " (default)" if model == state.default_model else ""
-            models.append(f"{model}{default}  Synced")
+        folder = None if state.profile is None else self.app.settings.paths.profile_dir(state.profile)
         rows = [
-            ("Channels", ", ".join(names) or "none: add them by re-running step 4 (w)"),
+            ("Channels", profile_channels(folder)),
             ("Router", state.router_url or "not set: re-run step 5 (w)"),
-            ("Models", "\n".join(models) or "none synced: re-run step 5 (w)"),
+            ("Models", profile_models(folder)),
             ("Image", state.image_ref or self.app.settings.image),
             ("Engine", state.engine_summary or "unknown"),
         ]
@@ -277,8 +311,9 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
 
     def _switch(self, name: str | None) -> None:
         if name and name != self.app.state.profile:
-            self.app.state.profile = name
-            self.app.save()
+            # As the wizard's step 3 and setup do: what steps 4-6 recorded was about the
+            # old profile, so it is cleared (its OpenClaw folder is not mounted either).
+            self.app.choose_profile(name)
             self.app.open_dashboard()
 
     def action_new_profile(self) -> None:
