@@ -105,15 +105,12 @@ def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -
 
 class StepFailed(ProblemError):
     """A step could not finish: ``reason`` goes to the progress file (a few words, no
-    secrets), ``message`` and ``fix`` to the user, ``more`` below them (log lines)."""
+    secrets); the problem (what, fix, log lines) to the user."""
 
     def __init__(self, reason: str, message: str, fix: str = "",
                  more: tuple[str, ...] = ()) -> None:
         super().__init__(Problem(message, fix, tuple(more)))
         self.reason = reason
-        self.message = message
-        self.fix = fix
-        self.more = more
 
 
 class PullReporter:
@@ -174,7 +171,6 @@ class Setup:
                  state: WizardState, console: Console, environ: Mapping[str, str]) -> None:
         self.args = args
         self.settings = settings
-        self.store = store
         self.state = state
         self.console = console
         self.environ = environ
@@ -186,12 +182,6 @@ class Setup:
         self.flow = Flow(state, store)
 
     # -- bookkeeping (the wizard's transitions: steps.flow) -------------------------------
-
-    def save(self) -> None:
-        self.flow.save()
-
-    def record(self, step: StepId, status: StepStatus, reason: str | None = None) -> None:
-        self.flow.record(step, status, reason)
 
     def _label(self, step: StepId) -> str:
         from hermes_tui.state import STEP_ORDER, STEP_TITLES, step_number
@@ -210,7 +200,7 @@ class Setup:
     # -- the run --------------------------------------------------------------------------
 
     async def run(self) -> int:
-        from hermes_tui.state import STEP_ORDER, STEP_TITLES, StepStatus, step_number
+        from hermes_tui.state import STEP_ORDER, STEP_TITLES, step_number
 
         steps = {
             "runtime": self.step_runtime, "pull": self.step_pull, "profile": self.step_profile,
@@ -222,7 +212,7 @@ class Setup:
             try:
                 await steps[step.value](step)
             except StepFailed as failure:
-                self.record(step, StepStatus.FAILED, failure.reason)
+                self.flow.fail(step, failure.reason)
                 number = step_number(step)
                 self.console.print(f"{self.console.mark('fail')} {self._label(step)}: "
                                    f"{failure.reason}")
@@ -253,7 +243,7 @@ class Setup:
         assert self.diagnosis is not None
         image = self.settings.image
         self.console.print(f"  pulling {image}")
-        progress = PullProgress(ref=image)
+        progress = PullProgress()
         reporter = PullReporter(self.console, progress)
         ticker = asyncio.create_task(reporter.run())
         try:

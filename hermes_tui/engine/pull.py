@@ -103,7 +103,6 @@ Clock = Callable[[], float]
 class PullProgress:
     """Everything the Image pull screen shows, updated event by event."""
 
-    ref: str = ""
     clock: Clock = time.monotonic
     layers: dict[str, Layer] = field(default_factory=dict)
     digest: str | None = None
@@ -371,7 +370,6 @@ async def pull_image(docker: aiodocker.Docker, ref: str, progress: PullProgress)
     """
     from aiodocker.exceptions import DockerError
 
-    progress.ref = ref
     try:
         async for event in docker.images.pull(ref, stream=True):
             progress.apply(event)

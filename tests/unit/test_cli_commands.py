@@ -448,7 +448,7 @@ def test_pull_progress_redraws_one_line_on_a_terminal_and_prints_a_few_lines_whe
     from hermes_tui.engine.pull import PullProgress
 
     tty_out, pipe_out = io.StringIO(), io.StringIO()
-    tty_progress, pipe_progress = PullProgress(ref="img"), PullProgress(ref="img")
+    tty_progress, pipe_progress = PullProgress(), PullProgress()
     tty = PullReporter(Console(out=tty_out, tty=True, fancy=True, colour=True), tty_progress)
     piped = PullReporter(Console(out=pipe_out), pipe_progress)
     for done_layers in range(5):

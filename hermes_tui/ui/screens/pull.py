@@ -83,7 +83,7 @@ class PullScreen(StepScreen):
             self.query_one("#pull-engine", Static).update(
                 Content.assemble(("Engine  ", "bold"), f"{engine.summary} via {engine.source}"))
         image = self.wizard.settings.image
-        progress = PullProgress(ref=image, clock=self.wizard.monotonic)
+        progress = PullProgress(clock=self.wizard.monotonic)
         bars = self.query_one(LayerBars)
         bars.display = True
         bars.show_progress(progress)
