@@ -100,7 +100,8 @@ whatever is loaded when the step is displayed.
 ## What this step does
 If you used OpenClaw (`~/.openclaw`), this step offers to migrate memories, skills and
 channel bindings into the new profile. It first shows a dry run and a diff; nothing is
-written until you apply. The OpenClaw side is never changed.
+written until you apply (**a**, then **u** undoes it). Next without applying records the
+step as a dry run. The OpenClaw side is never changed.
 
 This step is skipped automatically when the Claw gateway is not running, no Claw
 configuration directory exists, and Claw has no channels configured.
@@ -111,8 +112,9 @@ directory. If you have never used Claw, press Skip to go on without migration.
 """,
     StepId.DONE: """\
 ## What this step does
-Summarises what was set up. From here you start the gateway and open the dashboard, which
-shows gateway status, channels and connected models.
+Summarises what was set up. From here you start the gateway (**g**) and open the
+dashboard (**d**), which shows gateway status, channels and connected models. Setup is
+complete once the gateway has started: until then, the wizard opens here again.
 
 To change channel credentials or model assignments later, re-run the relevant step:
 press **s** to focus the step list, pick the step and press Enter.
