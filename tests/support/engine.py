@@ -43,6 +43,8 @@ from types import TracebackType
 from typing import Final, Literal
 
 DOCKERD: Final = "dockerd"
+#: How long deleting one image may take (the real-Hermes image is large; CI is busy).
+IMAGE_DELETE_TIMEOUT: Final = 300.0
 REGISTRY_BINARY: Final = "docker-registry"
 #: The Debian client: it still supports the legacy builder (DOCKER_BUILDKIT=0)
 #: and matches the 20.10 engine; /usr/local/bin/docker may be a different one.
@@ -529,8 +531,17 @@ class LocalEngine:
             if not images:
                 return
             for image in images:
-                # 404/409 are fine: removing a child may already have removed it.
-                self.engine_request("DELETE", f"/images/{image['Id']}?force=1")
+                # 404/409 are fine: removing a child may already have removed it. An
+                # image of the real Hermes is thousands of files: on a loaded machine
+                # overlay2 takes well over the default 30 s to delete them.
+                try:
+                    self.engine_request("DELETE", f"/images/{image['Id']}?force=1",
+                                        timeout=IMAGE_DELETE_TIMEOUT)
+                except TimeoutError as exc:
+                    raise EngineError(
+                        f"the engine did not delete image {image['Id'][:19]} "
+                        f"({', '.join(image.get('RepoTags') or ['untagged'])}) within "
+                        f"{IMAGE_DELETE_TIMEOUT:.0f} s") from exc
         raise EngineError("images are still present after five removal rounds")
 
     def _remove_containers(self) -> None:
