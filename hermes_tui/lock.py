@@ -85,10 +85,11 @@ def _redact(arg: str) -> str:
         parts = urlsplit(value)
     except ValueError:
         return arg
-    if parts.scheme and "@" in parts.netloc:
+    if parts.scheme and parts.netloc and ("@" in parts.netloc or parts.query):
         host = parts.netloc.rpartition("@")[2]
-        value = urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, ""))
-        return prefix + sep + value
+        user = "***@" if "@" in parts.netloc else ""
+        query = "***" if parts.query else ""  # ?api_key=… would be a secret too
+        return prefix + sep + urlunsplit((parts.scheme, user + host, parts.path, query, ""))
     return arg
 
 
@@ -239,8 +240,8 @@ class LockUnavailable(ProblemError):
 
 def busy_problem(root: Path, holder: Holder, *, hint: str = "") -> Problem:
     lock = Path(root) / LOCK_FILE_NAME
-    stop = (f"quit it (q in its window, or kill {holder.pid} if it is stuck)"
-            if holder.pid else "quit it")
+    stop = ("quit it (q in the wizard, Ctrl+C in setup or migrate"
+            + (f"; kill {holder.pid} if it is stuck)" if holder.pid else ")"))
     fix = (f"Wait for it to finish or {stop}, then run this again. hermes-tui status and "
            "hermes-tui doctor work meanwhile.")
     if hint:
@@ -289,6 +290,12 @@ class DataDirLock:
             raise LockUnavailable(os_error_problem(exc, self.path)) from exc
         try:
             self._take(fd, wait, waiting)
+        except DataDirBusy:
+            os.close(fd)
+            raise
+        except OSError as exc:  # e.g. ENOLCK: a filesystem that cannot lock
+            os.close(fd)
+            raise LockUnavailable(os_error_problem(exc, self.path)) from exc
         except BaseException:
             os.close(fd)
             raise
@@ -343,6 +350,8 @@ def current_holder(root: Path) -> Holder | None:
             fcntl.flock(fd, fcntl.LOCK_UN)
             return None
         return _read_holder(fd)
+    except OSError:
+        return None  # a filesystem that cannot lock: nothing to say
     finally:
         os.close(fd)
 

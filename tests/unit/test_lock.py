@@ -150,10 +150,12 @@ def test_a_data_dir_that_is_a_file_is_a_problem_naming_it(tmp_path):
 def test_command_line_hides_a_urls_password_and_names_the_program():
     line = command_line(["/usr/lib/python3/site-packages/hermes_tui/cli.py", "--router-url",
                          "http://me:s3cret@127.0.0.1:11434/v1",
-                         "--router-url=https://tok@example.com/v1"])
-    assert "s3cret" not in line and "tok@" not in line
+                         "--router-url=https://tok@example.com/v1",
+                         "https://example.com/v1?api_key=k3y", "--profile", "work"])
+    assert "s3cret" not in line and "tok@" not in line and "k3y" not in line
     assert line == ("hermes-tui --router-url http://***@127.0.0.1:11434/v1 "
-                    "--router-url=https://***@example.com/v1")
+                    "--router-url=https://***@example.com/v1 https://example.com/v1?*** "
+                    "--profile work")
 
 
 @pytest.fixture
