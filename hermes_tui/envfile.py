@@ -124,14 +124,13 @@ def edit_env(path: Path, decide: Callable[[dict[str, str]], Mapping[str, str | N
 
     The read, the decision and the atomic write (mode 0600) happen under the folder's lock
     (`hermes_tui.lock.locked_folder`), so two writers never lose each other's keys: each
-    re-reads the file the other just wrote. A symlinked ``.env`` stays a link (its target
-    is rewritten). Nothing is written when ``decide`` returns no updates (unless
-    ``always``). OS errors are
+    re-reads the file the other just wrote. Nothing is written when ``decide`` returns no
+    updates (unless ``always``). OS errors are
     raised as `WriteError` (an ``OSError`` naming the file, with the fix).
     """
     from hermes_tui.lock import locked_folder
 
-    path = Path(os.path.realpath(path))
+    path = Path(path)
     with locked_folder(path.parent, file=path):
         try:
             with open(path, encoding="utf-8", newline="") as handle:  # keep CRLF lines as they are
