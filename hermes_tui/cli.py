@@ -39,7 +39,8 @@ DESCRIPTIONS = {
              "progress file the wizard resumes from.",
     "migrate": "Show (--dry-run) or apply the OpenClaw -> Hermes migration plan. Exit codes: "
                "0 done, 1 apply failed for some files, 2 usage or profile missing, "
-               "3 CLAW_CONFIG_NOT_FOUND, 4 unresolved conflicts (nothing written).",
+               "3 CLAW_CONFIG_NOT_FOUND, 4 unresolved conflicts (nothing written), "
+               "5 another hermes-tui is changing the data dir (nothing written).",
 }
 
 
@@ -73,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Set up a Hermes agent in a container, step by step, from the terminal.",
         epilog="Progress is saved after every change; run again to resume where you left off. "
                "With no command the wizard starts; 'hermes-tui COMMAND --help' describes each "
-               "command and its exit codes.",
+               "command and its exit codes. One wizard, setup or migrate at a time per data "
+               "dir: another exits with 5, naming the process that holds it.",
     )
     _add_common(parser, suppress=False)
     parser.add_argument("--reset", action="store_true",
@@ -129,21 +131,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         router_url=args.router_url,
         claw_dir=Path(args.claw_dir).expanduser() if args.claw_dir else None,
     )
-    store = StateStore(settings.paths.state_file)
+    # One writer per data dir: a second wizard (or a running setup/migrate) is refused here,
+    # naming the process that holds the data dir, before anything is read or reset.
+    from hermes_tui.commands import lock_data_dir
+
+    lock = lock_data_dir(settings.paths.root,
+                         argv=None if argv is None else ["hermes-tui", *argv])
+    if isinstance(lock, int):
+        return lock
     try:
-        loaded = store.reset() if args.reset else store.load()
-        if args.router_url and args.router_url != loaded.state.router_url:
-            loaded.state.router_url = args.router_url
-        store.save(loaded.state)
-    except StateError as exc:
-        print(f"hermes-tui: {exc}", file=sys.stderr)
-        return EXIT_STATE_ERROR
+        store = StateStore(settings.paths.state_file)
+        try:
+            loaded = store.reset() if args.reset else store.load()
+            if args.router_url and args.router_url != loaded.state.router_url:
+                loaded.state.router_url = args.router_url
+            store.save(loaded.state)
+        except StateError as exc:
+            print(f"hermes-tui: {exc}", file=sys.stderr)
+            return EXIT_STATE_ERROR
 
-    from hermes_tui.app import HermesApp
+        from hermes_tui.app import HermesApp
 
-    app = HermesApp(settings, store, loaded.state, notice=loaded.notice)
-    app.run()
-    return app.return_code or 0
+        app = HermesApp(settings, store, loaded.state, notice=loaded.notice)
+        app.run()
+        return app.return_code or 0
+    finally:
+        lock.release()
 
 
 def _run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

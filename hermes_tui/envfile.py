@@ -10,7 +10,8 @@ last backslash is spelled ``${:-\}`` the same way, for older python-dotenv parse
 
 Updating a key rewrites only that key's line; comments, blank lines, unknown keys and
 malformed lines stay as they were. The file is always written atomically with mode 0600:
-it holds secrets.
+it holds secrets; and re-read under its folder's lock first, so two processes updating it
+at once both keep their keys.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from dotenv.parser import parse_stream
 from dotenv.variables import parse_variables
 
-from hermes_tui.fsutil import atomic_write
+from hermes_tui.fsutil import WriteError, atomic_write
 
 ENV_MODE = 0o600
 _KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -116,12 +117,46 @@ def render_update(text: str, updates: Mapping[str, str | None]) -> str:
     return "".join(out)
 
 
-def update_env(path: Path, updates: Mapping[str, str | None]) -> None:
-    """Apply ``updates`` to the file at ``path`` (created if absent), atomically, mode 0600."""
+def edit_env(path: Path, decide: Callable[[dict[str, str]], Mapping[str, str | None]], *,
+             always: bool = False) -> dict[str, str]:
+    """Read ``path`` (absent: empty), call ``decide`` with its values, apply the updates it
+    returns; the values afterwards.
+
+    The read, the decision and the atomic write (mode 0600) happen under the folder's lock
+    (`hermes_tui.lock.locked_folder`), so two writers never lose each other's keys: each
+    re-reads the file the other just wrote. Nothing is written when ``decide`` returns no
+    updates (unless ``always``). OS errors are
+    raised as `WriteError` (an ``OSError`` naming the file, with the fix).
+    """
+    from hermes_tui.lock import locked_folder
+
     path = Path(path)
-    try:
-        with open(path, encoding="utf-8", newline="") as handle:  # keep CRLF lines as they are
-            text = handle.read()
-    except FileNotFoundError:
-        text = ""
-    atomic_write(path, render_update(text, updates).encode("utf-8"), mode=ENV_MODE)
+    with locked_folder(path.parent, file=path):
+        try:
+            with open(path, encoding="utf-8", newline="") as handle:  # keep CRLF lines as they are
+                text = handle.read()
+        except FileNotFoundError:
+            text = ""
+        except OSError as exc:
+            raise WriteError.wrap(exc, path, action="read") from exc
+        current = parse_env(text)
+        updates = dict(decide(dict(current)))
+        rendered = render_update(text, updates)
+        if updates or always:
+            try:
+                atomic_write(path, rendered.encode("utf-8"), mode=ENV_MODE)
+            except OSError as exc:
+                raise WriteError.wrap(exc, path) from exc
+        after = dict(current)
+        for key, value in updates.items():
+            if value is None:
+                after.pop(key, None)
+            else:
+                after[key] = value
+        return after
+
+
+def update_env(path: Path, updates: Mapping[str, str | None]) -> None:
+    """Apply ``updates`` to the file at ``path`` (created if absent), atomically, mode 0600,
+    re-reading it under the folder's lock (see `edit_env`)."""
+    edit_env(Path(path), lambda _current: updates, always=True)

@@ -1,7 +1,8 @@
 """Wizard progress: the ``WizardState`` model and its TOML store.
 
 The spec: "If you close it mid-way, it remembers your progress and resumes from the same
-step when you reopen it." Every change is saved at once, atomically. Secrets never live
+step when you reopen it." Every change is saved at once, atomically, re-reading the file
+under its folder's lock so another writer's change is merged, not lost. Secrets never live
 here: channels are stored by name only, credentials go to the profile's ``.env``.
 """
 
@@ -14,12 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from hermes_tui.fsutil import atomic_write, describe_os_error
+from hermes_tui.fsutil import atomic_write, os_error_problem
 from hermes_tui.paths import display_path
+from hermes_tui.problem import Problem, ProblemError
 
 SCHEMA_VERSION = 1
 
@@ -146,8 +149,15 @@ class WizardState(BaseModel):
         return StepId.DONE
 
 
-class StateError(Exception):
-    """The progress file cannot be used; the message says why and what to do."""
+class StateError(ProblemError):
+    """The progress file cannot be used; the message says why and what to do.
+
+    ``str()`` is the whole sentence, fix included (the wizard shows it as one notice).
+    """
+
+    def __str__(self) -> str:
+        problem = self.problem
+        return f"{problem.what} {problem.fix}" if problem.fix else problem.what
 
 
 class NewerSchemaError(StateError):
@@ -161,24 +171,71 @@ class LoadResult:
     notice: str | None = None
 
 
+def _os_state_error(exc: OSError, path: Path, action: str = "write") -> StateError:
+    return StateError(os_error_problem(exc, path, action))
+
+
+def merge_states(base: dict[str, Any] | None, ours: dict[str, Any],
+                 theirs: dict[str, Any] | None) -> dict[str, Any]:
+    """Three-way merge of plain (JSON-mode) states: what changed from ``base`` to ``ours``
+    goes over ``theirs`` (the file as another writer left it), field by field and step by
+    step; everything else stays theirs. Without a base or a readable file: ours."""
+    if base is None or theirs is None:
+        return ours
+    merged = dict(theirs)
+    for key, value in ours.items():
+        if key == "steps":
+            old_steps = base.get("steps") or {}
+            steps = dict(theirs.get("steps") or {})
+            steps.update({step: record for step, record in value.items()
+                          if record != old_steps.get(step)})
+            merged["steps"] = steps
+        elif value != base.get(key):
+            merged[key] = value
+    merged["updated_at"] = ours["updated_at"]
+    return merged
+
+
+def _plain(state: WizardState) -> dict[str, Any]:
+    return state.model_dump(mode="json")
+
+
 class StateStore:
-    """Reads and writes ``wizard.toml`` with atomic replaces."""
+    """Reads and writes ``wizard.toml`` with atomic replaces.
+
+    A save re-reads the file under its folder's lock and merges (`merge_states`): what
+    this store changed since it last loaded or saved goes over what is on disk, so a
+    change another process saved meanwhile is kept rather than overwritten. A symlinked
+    ``wizard.toml`` stays a link: its target is rewritten, atomically in its own folder.
+    """
 
     def __init__(self, path: Path, clock: Clock = utc_now) -> None:
         self.path = Path(path)
         self.clock = clock
+        #: The state as this store last read or wrote it (None: overwrite on save).
+        self._base: dict[str, Any] | None = None
+
+    @property
+    def target(self) -> Path:
+        """The file really written: ``path``, or the file it links to."""
+        return Path(os.path.realpath(self.path))
 
     def new_state(self) -> WizardState:
         now = self.clock()
         return WizardState(created_at=now, updated_at=now)
 
     def load(self) -> LoadResult:
+        result = self._load()
+        self._base = _plain(result.state)
+        return result
+
+    def _load(self) -> LoadResult:
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
             return LoadResult(self.new_state())
         except OSError as exc:
-            raise StateError(describe_os_error(exc, self.path, action="read")) from exc
+            raise _os_state_error(exc, self.path, action="read") from exc
 
         try:
             data = tomllib.loads(raw.decode("utf-8"))
@@ -201,25 +258,66 @@ class StateStore:
         return LoadResult(state)
 
     def save(self, state: WizardState) -> None:
+        """Write ``state``, merged over whatever another process saved since this store
+        last read or wrote the file. Raises `StateError` (naming the file, with the fix);
+        `NewerSchemaError` when a newer hermes-tui rewrote the file meanwhile."""
+        from hermes_tui.lock import locked_folder
+
         state.updated_at = self.clock()
-        data = state.model_dump(mode="python", exclude_none=True)
-        payload = tomli_w.dumps(data).encode("utf-8")
+        ours = _plain(state)
+        target = self.target
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.path, payload, mode=0o600)
+            target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StateError(describe_os_error(exc, self.path)) from exc
+            raise _os_state_error(exc, target) from exc
+        try:
+            with locked_folder(target.parent, file=target):
+                merged = merge_states(self._base, ours, self._on_disk(target))
+                data = WizardState.model_validate(merged).model_dump(mode="python",
+                                                                     exclude_none=True)
+                atomic_write(target, tomli_w.dumps(data).encode("utf-8"), mode=0o600)
+        except OSError as exc:
+            raise _os_state_error(exc, target) from exc
+        self._base = ours
+
+    def _on_disk(self, target: Path) -> dict[str, Any] | None:
+        """The file as it stands (plain), or None when absent or unusable (it is replaced)."""
+        try:
+            data = tomllib.loads(target.read_bytes().decode("utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return None
+        version = data.get("schema_version")
+        if isinstance(version, int) and version > SCHEMA_VERSION:
+            raise NewerSchemaError(Problem(
+                f"{self.path} was rewritten by a newer hermes-tui (progress format {version}) "
+                "while this one ran; it was left untouched.",
+                "Quit this hermes-tui and use the newer one.",
+            ))
+        try:
+            return _plain(WizardState.model_validate(data))
+        except ValidationError:
+            return None
 
     def reset(self) -> LoadResult:
         """Start over, keeping the old file (of any version) as a backup beside it."""
+        self._base = None  # starting over: the next save writes the fresh state as it is
         if not self.path.exists():
             return LoadResult(self.new_state())
         backup = self._aside_path("bak")
         try:
-            os.replace(self.path, backup)
+            self._move_aside(backup)
         except OSError as exc:
-            raise StateError(describe_os_error(exc, backup)) from exc
+            raise _os_state_error(exc, backup) from exc
         return LoadResult(self.new_state(), f"Started over. The old progress was kept in {display_path(backup)}.")
+
+    def _move_aside(self, aside: Path) -> None:
+        """Move the file to ``aside``; a symlinked file's content is copied there and the
+        link kept (the next save writes through it)."""
+        if self.path.is_symlink():
+            atomic_write(aside, self.path.read_bytes(), mode=0o600)
+            os.unlink(self.target)
+        else:
+            os.replace(self.path, aside)
 
     def _aside_path(self, tag: str) -> Path:
         stamp = self.clock().strftime("%Y%m%dT%H%M%S")
@@ -233,12 +331,12 @@ class StateStore:
     def _set_aside(self, why: str) -> LoadResult:
         aside = self._aside_path("corrupt")
         try:
-            os.replace(self.path, aside)
+            self._move_aside(aside)
         except OSError as exc:
-            raise StateError(
-                f"{self.path} is damaged ({why}) and could not be moved aside: "
-                f"{describe_os_error(exc, aside)}"
-            ) from exc
+            problem = os_error_problem(exc, aside)
+            raise StateError(Problem(
+                f"{self.path} is damaged ({why}) and could not be moved aside: {problem.what}",
+                problem.fix, subject=problem.subject)) from exc
         notice = (
             f"Your saved progress could not be read ({why}). It was moved to {display_path(aside)} "
             "and the wizard starts from the beginning."

@@ -9,8 +9,9 @@ endings. A file holding only comments keeps them verbatim, with the new settings
 
 The steps: ``decode``/``read_source`` (bytes → ``Source``), ``open_document`` (parse,
 refuse a non-mapping), mutate ``Document.data``, ``Document.render``/``to_bytes``, and
-``write_config`` (atomic, mode 0600, not rewritten when nothing changed). Every failure is
-a ``ConfigError`` naming the file (and the line when known).
+``write_config`` (atomic, mode 0600, not rewritten when nothing changed), or all of it in
+one ``edit_config`` under the folder's lock. Every failure is a ``ConfigError`` naming the
+file (and the line when known; for an OS error, the fix).
 
 ruamel.yaml is imported inside the functions that use it (start-up time).
 """
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hermes_tui.fsutil import atomic_write, describe_os_error
+from hermes_tui.fsutil import atomic_write, os_error_problem
 from hermes_tui.paths import display_path
 from hermes_tui.problem import Problem, ProblemError
 
@@ -41,9 +42,9 @@ BOM = b"\xef\xbb\xbf"
 class ConfigError(ProblemError):
     """``config.yaml`` cannot be read or safely rewritten; the message names the file."""
 
-    def __init__(self, message: str, path: Path, line: int | None = None) -> None:
+    def __init__(self, message: str, path: Path, line: int | None = None, fix: str = "") -> None:
         where = display_path(path)  # the message gives the line
-        super().__init__(Problem(message, subject=where))
+        super().__init__(Problem(message, fix, subject=where))
         self.path = path
         self.line = line
 
@@ -92,8 +93,14 @@ def read_source(path: Path) -> Source:
     except FileNotFoundError:
         return Source(None)
     except OSError as exc:
-        raise ConfigError(describe_os_error(exc, path, action="read"), path) from exc
+        raise os_config_error(exc, path, "read") from exc
     return decode(raw, path)
+
+
+def os_config_error(exc: OSError, path: Path, action: str = "write") -> ConfigError:
+    """An OS error on ``config.yaml`` as a ``ConfigError`` naming the file, with the fix."""
+    problem = os_error_problem(exc, path, action)
+    return ConfigError(problem.what, path, fix=problem.fix)
 
 
 def parse(path: Path, text: str) -> Any:
@@ -327,19 +334,39 @@ def write_config(path: Path, document: Document, data: bytes | None = None) -> b
 
     Identical bytes are not rewritten (the file stays byte-identical) but its mode is still
     made 0600. Follows a symlinked ``config.yaml`` to its target. Returns True when written.
+    Holds the folder's lock (`hermes_tui.lock.locked_folder`); a caller that read the file
+    should hold it from that read on (see `edit_config`), so no other writer's change is
+    lost in between. An OS error (a full disk, permissions) is a ``ConfigError`` naming
+    the file, with the fix.
     """
+    from hermes_tui.lock import locked_folder
+
     path = Path(os.path.realpath(path))
     out = document.to_bytes() if data is None else data
-    try:
-        old = path.read_bytes() if document.source.text is not None else None
-    except OSError:
-        old = None
-    try:
-        if old is not None and old == out:
-            if stat.S_IMODE(path.stat().st_mode) != CONFIG_MODE:
-                os.chmod(path, CONFIG_MODE)
-            return False
-        atomic_write(path, out, mode=CONFIG_MODE)
-    except OSError as exc:
-        raise ConfigError(describe_os_error(exc, exc.filename or path), path) from exc
+    with locked_folder(path.parent, file=path):
+        try:
+            old = path.read_bytes() if document.source.text is not None else None
+        except OSError:
+            old = None
+        try:
+            if old is not None and old == out:
+                if stat.S_IMODE(path.stat().st_mode) != CONFIG_MODE:
+                    os.chmod(path, CONFIG_MODE)
+                return False
+            atomic_write(path, out, mode=CONFIG_MODE)
+        except OSError as exc:
+            raise os_config_error(exc, path) from exc
     return True
+
+
+def edit_config(path: Path | str, edit: Callable[[Document], None]) -> bool:
+    """Read ``config.yaml``, ``edit`` the open document, write it back: one
+    read-modify-write under the folder's lock, so two writers never lose each other's
+    settings. Follows a symlink to its target. Returns True when the file was written."""
+    from hermes_tui.lock import locked_folder
+
+    path = Path(os.path.realpath(path))
+    with locked_folder(path.parent, file=path):
+        document = open_document(path, read_source(path))
+        edit(document)
+        return write_config(path, document)

@@ -24,7 +24,6 @@ ruamel.yaml is imported inside the functions that use it.
 from __future__ import annotations
 
 import copy
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,12 +39,12 @@ from hermes_tui.yamledit import (
     Document,
     Source,
     block_map,
+    edit_config,
     kind_of,
     load_mapping,
     open_document,
     parse,
     read_source,
-    write_config,
 )
 
 if TYPE_CHECKING:
@@ -389,16 +388,16 @@ def write_models(
     Sets ``model.default``, ``model.provider: custom:hermes-tui-router``, ``model.base_url``
     and the entry ``{name, base_url, key_env, api_mode: chat_completions, models}``; nothing
     else changes. The file is edited through ``hermes_tui.yamledit`` (its own indentation,
-    BOM and line endings kept). An identical result is not rewritten (the file stays
-    byte-identical), but its mode is still made 0600. Raises ``ConfigError`` (file left
-    untouched) for a file that is not valid YAML or not shaped as Hermes expects, and for
-    OS errors.
+    BOM and line endings kept), read and written under the folder's lock so a concurrent
+    writer's change is kept. An identical result is not rewritten (the file stays
+    byte-identical), but its mode is still made 0600. A symlinked file stays a link.
+    Raises ``ConfigError`` (file left untouched) for a file that is not valid YAML or not
+    shaped as Hermes expects, and for OS errors (naming the file, with the fix).
     """
-    path = Path(os.path.realpath(config_path))  # keep a symlinked config.yaml a symlink
     _check_args(models, default)
-    document = open_document(path, read_source(path))
-    _edit(document, base_url=base_url, models=models, default=default, key_env=api_key_ref)
-    write_config(path, document)
+    # One read-modify-write under the folder's lock: another writer's change is re-read.
+    edit_config(config_path, lambda document: _edit(
+        document, base_url=base_url, models=models, default=default, key_env=api_key_ref))
 
 
 # --- the router's API key ------------------------------------------------------------------------

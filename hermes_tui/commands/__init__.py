@@ -14,16 +14,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
+    from hermes_tui.lock import DataDirLock
     from hermes_tui.settings import Settings
     from hermes_tui.state import LoadResult, StateStore, WizardState
 
 #: Exit code when the progress file cannot be used (same as the wizard's).
 EXIT_STATE_ERROR = 3
+#: Exit code when another hermes-tui is changing the data dir (the wizard, setup, migrate).
+EXIT_BUSY = 5
 
 _SYMBOLS = {"ok": "✓", "fail": "✗", "skip": "-", "info": "·"}
 _WORDS = {"ok": "ok", "fail": "FAIL", "skip": "skip", "info": "--"}
@@ -119,14 +123,63 @@ class Opened:
     state: WizardState
 
 
+def _stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def lock_data_dir(
+    root: Path, *, wait: float = 0.0, hint: str = "", create: bool = True,
+    err: Callable[[str], None] = _stderr, argv: Sequence[str] | None = None,
+    unavailable: int = EXIT_STATE_ERROR,
+) -> DataDirLock | int:
+    """Take ``root``'s writer lock for this command (see `hermes_tui.lock`), waiting up to
+    ``wait`` seconds; the held lock, or the exit code after saying why on ``err``:
+    `EXIT_BUSY` when another process holds it (named, with how to go on), ``unavailable``
+    when the lock file cannot be made (the file named, with the fix)."""
+    from hermes_tui.lock import DataDirBusy, DataDirLock, Holder, LockUnavailable
+    from hermes_tui.paths import display_path
+    from hermes_tui.problem import problem_lines
+
+    lock = DataDirLock(root, argv=argv, hint=hint)
+
+    def waiting(holder: Holder) -> None:
+        err(f"hermes-tui: waiting up to {wait:g} s for {holder.describe()} to finish with "
+            f"{display_path(root)}…")
+
+    try:
+        lock.acquire(wait, create=create, waiting=waiting)
+    except DataDirBusy as exc:
+        for line in problem_lines(exc.problem, lead="hermes-tui: ", fix_indent="  "):
+            err(line)
+        return EXIT_BUSY
+    except LockUnavailable as exc:
+        for line in problem_lines(exc.problem, lead="hermes-tui: ", fix_indent="  "):
+            err(line)
+        return unavailable
+    return lock
+
+
+def note_writer(root: Path, err: Callable[[str], None]) -> None:
+    """For the commands that only read (status, doctor): say on ``err`` when another
+    process is changing the data dir, without taking its lock."""
+    from hermes_tui.lock import current_holder
+
+    holder = current_holder(root)
+    if holder is not None:
+        err(f"hermes-tui: note: {holder.describe()} is changing this data dir; what follows "
+            "may change while it works.")
+
+
 def open_command(args: argparse.Namespace) -> Opened | None:
     """The start-up doctor and status share: the console, the settings from the same
     options the wizard takes, and the progress file read as the wizard reads it. None when
-    that file cannot be used (said on stderr): exit with ``EXIT_STATE_ERROR``."""
+    that file cannot be used (said on stderr): exit with ``EXIT_STATE_ERROR``. They only
+    read, so they take no lock; when another process is writing, a note on stderr says so."""
     from hermes_tui.state import StateError
 
     console = Console.detect()
     settings = settings_from(args)
+    note_writer(settings.paths.root, console.error)
     try:
         _, loaded = load_state(settings, console)
     except StateError as exc:

@@ -12,7 +12,8 @@ Credentials come from the environment under the very names the profile's ``.env`
 ``.env`` is kept when the environment has none. They are written to ``.env`` (0600)
 only, never to the progress file or the output.
 
-Exit codes: 0 all done; 2 bad arguments; 3 the progress file cannot be used;
+Exit codes: 0 all done; 2 bad arguments; 3 the progress file cannot be used; 5 another
+hermes-tui is changing the data dir (``--wait SECONDS`` waits for it);
 10 + N when step N fails (11 Runtime check … 17 Completion: the gateway did not start);
 130 interrupted (the steps finished so far are saved).
 """
@@ -27,7 +28,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hermes_tui.commands import EXIT_STATE_ERROR, Console, load_state, settings_from
+from hermes_tui.commands import (
+    EXIT_STATE_ERROR,
+    Console,
+    load_state,
+    lock_data_dir,
+    settings_from,
+)
 from hermes_tui.problem import Problem, ProblemError, problem_lines
 
 if TYPE_CHECKING:
@@ -49,6 +56,8 @@ exit codes:
   0   every step done or skipped, gateway running
   2   bad arguments
   3   the progress file (wizard.toml) cannot be used
+  5   another hermes-tui (the wizard, setup, migrate) is changing this data dir; nothing
+      was done (the message names it; --wait SECONDS waits for it)
   11  step 1 (Runtime check) failed     15  step 5 (LLM bridge) failed
   12  step 2 (Image pull) failed        16  step 6 (Claw migration) failed
   13  step 3 (Profile) failed           17  step 7 (Completion): the gateway did not start
@@ -83,6 +92,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --migrate-claw: migrate secrets too (tokens, API keys)")
     parser.add_argument("--health-timeout", metavar="SECONDS", type=float, default=30.0,
                         help="how long to wait for the gateway's /health (default: 30)")
+    parser.add_argument("--wait", metavar="SECONDS", type=float, default=0.0,
+                        help="when another hermes-tui is changing the data dir, wait up to "
+                             "SECONDS for it to finish (default: 0, exit 5 at once)")
 
 
 def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -101,6 +113,8 @@ def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -
         parser.error("--migrate-secrets needs --migrate-claw dry-run or apply")
     if args.health_timeout <= 0:
         parser.error("--health-timeout must be more than 0")
+    if args.wait < 0:
+        parser.error("--wait must be 0 or more")
 
 
 class StepFailed(ProblemError):
@@ -474,10 +488,22 @@ def api_access_lines(env_path: Path) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hermes_tui.state import StateError
-
     console = Console.detect()
     settings = settings_from(args)
+    wait = float(getattr(args, "wait", 0.0) or 0.0)
+    lock = lock_data_dir(settings.paths.root, wait=wait, err=console.error,
+                         hint="" if wait else "Or pass --wait SECONDS to wait for it.")
+    if isinstance(lock, int):
+        return lock
+    try:
+        return _run(args, settings, console)
+    finally:
+        lock.release()
+
+
+def _run(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    from hermes_tui.state import StateError
+
     try:
         store, loaded = load_state(settings, console)
         setup = Setup(args, settings, store, loaded.state, console, os.environ)

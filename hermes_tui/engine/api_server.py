@@ -29,7 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hermes_tui.envfile import read_env, update_env
+from hermes_tui.envfile import edit_env, read_env
+from hermes_tui.fsutil import WriteError
 from hermes_tui.problem import Problem, ProblemError
 from hermes_tui.profile import profile_names
 
@@ -50,7 +51,8 @@ _MAX_HEALTH_BODY = 64 * 1024
 
 
 class ApiServerError(ProblemError):
-    """No port could be chosen; ``fix`` says what the user can do."""
+    """No port could be chosen, or ``.env`` could not be written; ``fix`` says what the
+    user can do."""
 
     def __init__(self, message: str, fix: str) -> None:
         super().__init__(Problem(message, fix))
@@ -210,17 +212,25 @@ def ensure_api_server(
 
     A key already there (the user's or ours) is kept; a missing or empty one is generated.
     Every other line of the file is kept; the file is not rewritten when nothing changes.
+    The key is decided under the file's lock, so two starts at once agree on one key.
+    Raises `ApiServerError` (naming the file, with the fix) when ``.env`` cannot be written.
     """
     port = choose_api_port(
         profiles_root, profile, start=start, taken=taken, own_port=own_port, probe=probe
     )
     env_path = Path(profiles_root) / profile / ENV_FILE
-    current = read_env(env_path)
-    key = current.get(KEY_ENV) or new_api_key()
-    updates = {ENABLED_ENV: "true", PORT_ENV: str(port), KEY_ENV: key}
-    if any(current.get(name) != value for name, value in updates.items()):
-        update_env(env_path, updates)
-    return ApiServer(port, key, env_path)
+    fresh = new_api_key()
+
+    def decide(current: dict[str, str]) -> dict[str, str]:
+        # Under the file's lock: a key another process wrote meanwhile is the one kept.
+        updates = {ENABLED_ENV: "true", PORT_ENV: str(port), KEY_ENV: current.get(KEY_ENV) or fresh}
+        return updates if any(current.get(k) != v for k, v in updates.items()) else {}
+
+    try:
+        after = edit_env(env_path, decide)
+    except WriteError as exc:
+        raise ApiServerError(exc.problem.what, exc.problem.fix) from exc
+    return ApiServer(port, after[KEY_ENV], env_path)
 
 
 # --------------------------------------------------------------------------------------------

@@ -656,7 +656,8 @@ async def start_gateway(
     crash-loop under its restart policy; ``exit_code`` and ``log_tail`` say why), health
     never answered as Hermes (the container is left running), the image is missing, the
     name is taken by a container that is not ours (or another data dir's), or the engine
-    refused.
+    refused. A container of the same name created by a concurrent start (the engine's
+    409 Conflict) is adopted when it is this profile's gateway of this data dir.
     """
     from aiodocker.exceptions import DockerError
 
@@ -666,20 +667,7 @@ async def start_gateway(
     container = None
     restart = False
     if existing is not None:
-        labels = (existing.get("Config") or {}).get("Labels") or {}
-        if labels.get(LABEL_PROFILE) != spec.profile:
-            raise GatewayError(
-                f"A container named {spec.name} exists and was not created by hermes-tui.",
-                f"Rename or remove it (docker rm -f {spec.name}), then start the gateway again.",
-            )
-        owner = labels.get(LABEL_DATA_DIR)
-        if owner and owner != spec.data_dir:
-            raise GatewayError(
-                f"The engine already runs a gateway named {spec.name} for the profile "
-                f"'{spec.profile}' of another data dir ({owner}).",
-                "Give this profile another name, or remove that gateway "
-                f"(docker rm -f {spec.name}) if it is no longer used.",
-            )
+        labels = _check_owner(spec, existing)
         same = labels.get(LABEL_CONFIG) == config["Labels"][LABEL_CONFIG]
         if same and existing.get("Image") == image_id:
             container = docker.containers.container(existing["Id"], **existing)
@@ -698,7 +686,7 @@ async def start_gateway(
                     raise _engine_failure("replace", exc, spec) from exc
     try:
         if container is None:
-            container = await docker.containers.create(config, name=spec.name)
+            container = await _create(docker, spec, config)
         data = await container.show()
         state = data.get("State") or {}
         if restart:
@@ -719,6 +707,55 @@ async def start_gateway(
         api_port=spec.api_port if api_enabled(env) else None,
         timeout=health_timeout,
         settle=settle,
+    )
+
+
+def _check_owner(spec: GatewaySpec, existing: Mapping[str, Any]) -> dict[str, Any]:
+    """The labels of the container named ``spec.name``; `GatewayError` unless it is this
+    profile's gateway of this data dir (one hermes-tui did not create, or another data
+    dir's gateway of a profile with the same name)."""
+    labels = dict((existing.get("Config") or {}).get("Labels") or {})
+    if labels.get(LABEL_PROFILE) != spec.profile:
+        raise GatewayError(
+            f"A container named {spec.name} exists and was not created by hermes-tui.",
+            f"Rename or remove it (docker rm -f {spec.name}), then start the gateway again.",
+        )
+    owner = labels.get(LABEL_DATA_DIR)
+    if owner and owner != spec.data_dir:
+        raise GatewayError(
+            f"The engine already runs a gateway named {spec.name} for the profile "
+            f"'{spec.profile}' of another data dir ({owner}).",
+            "Give this profile another name, or remove that gateway "
+            f"(docker rm -f {spec.name}) if it is no longer used.",
+        )
+    return labels
+
+
+#: How often a create that meets a container of the same name (409) looks again.
+_CREATE_ATTEMPTS = 3
+
+
+async def _create(docker: aiodocker.Docker, spec: GatewaySpec, config: dict[str, Any]) -> Any:
+    """Create the container; when another start created one of that name first (the
+    engine answers 409 Conflict), adopt it if it is this profile's gateway of this data
+    dir, else raise `GatewayError` naming it (never the engine's raw text)."""
+    from aiodocker.exceptions import DockerError
+
+    for _ in range(_CREATE_ATTEMPTS):
+        try:
+            return await docker.containers.create(config, name=spec.name)
+        except DockerError as exc:
+            if exc.status != 409:
+                raise
+        rival = await _inspect(docker, spec.name)
+        if rival is None:
+            continue  # removed again in the meantime (another start replacing it): retry
+        _check_owner(spec, rival)
+        return docker.containers.container(rival["Id"], **rival)
+    raise GatewayError(
+        f"The container {spec.name} kept appearing and disappearing while this gateway "
+        "started: another hermes-tui is starting or replacing it at the same time.",
+        "Let the other hermes-tui finish (or stop it), then start the gateway again.",
     )
 
 

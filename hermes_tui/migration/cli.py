@@ -2,7 +2,7 @@
 
 Exit codes: 0 done (error items, if any, are listed), 1 the apply failed for some files,
 2 usage or profile missing, 3 CLAW_CONFIG_NOT_FOUND, 4 unresolved conflicts (nothing
-written). ``--json`` prints a JSON array, one object per item, secrets redacted; every
+written), 5 another hermes-tui is changing the data dir (nothing written). ``--json`` prints a JSON array, one object per item, secrets redacted; every
 other message then goes to stderr so stdout stays parseable.
 """
 
@@ -48,6 +48,28 @@ def _err(text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Plan, apply or undo; apply and undo hold the data dir's writer lock (a second
+    hermes-tui changing it is refused with ``EXIT_BUSY``, naming it)."""
+    from hermes_tui.commands import lock_data_dir
+    from hermes_tui.paths import Paths
+
+    if getattr(args, "dry_run", False) and not getattr(args, "undo", None):
+        return _run(args)  # only reads
+    root = Paths.resolve(getattr(args, "data_dir", None)).root
+    if getattr(args, "undo", None):
+        run_dir = Path(args.undo).expanduser().absolute()
+        if len(run_dir.parents) > 4 and run_dir.parents[3].name == "profiles":
+            root = run_dir.parents[4]  # <data>/profiles/<name>/migration/openclaw/<time>
+    lock = lock_data_dir(root, create=False, unavailable=EXIT_APPLY_FAILED)
+    if isinstance(lock, int):
+        return lock
+    try:
+        return _run(args)
+    finally:
+        lock.release()
+
+
+def _run(args: argparse.Namespace) -> int:
     from hermes_tui.migration.apply import ApplyError, ConflictsPending, apply_plan, undo
     from hermes_tui.migration.detect import ERROR_NOT_FOUND, plan_home, resolve_claw_dir
     from hermes_tui.migration.plan import ItemStatus, PlanError, build_plan

@@ -34,7 +34,8 @@ from hermes_tui.bridge.sync import (
     save_router_key,
     write_models,
 )
-from hermes_tui.problem import Problem, ProblemError
+from hermes_tui.fsutil import os_error_problem
+from hermes_tui.problem import ProblemError
 from hermes_tui.state import StepId, StepStatus
 from hermes_tui.steps.flow import Flow
 
@@ -144,7 +145,8 @@ class BridgeStep:
             default, synced = await asyncio.to_thread(write)
         except (ConfigError, OSError) as error:
             self.flow.fail(STEP, NOT_WRITTEN)
-            what = error.problem if isinstance(error, ConfigError) else Problem(str(error))
+            what = (error.problem if isinstance(error, ProblemError)
+                    else os_error_problem(error, self.profile_dir))
             raise SyncError(what) from error
         outcome = BridgeOutcome(served, synced, default, badges(served, synced))
         state.default_model = synced.default

@@ -79,6 +79,13 @@ def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=False)
 
 
+def _cannot_mount(reason: str) -> None:
+    """Skip with the missing capability; under CI=true a skip would hide coverage: fail."""
+    if os.environ.get("CI", "").strip().lower() == "true":
+        pytest.fail(f"CI=true but a tmpfs cannot be mounted: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
 class Tmpfs:
     """Mount small tmpfs filesystems; every one is unmounted at teardown."""
 
@@ -87,21 +94,22 @@ class Tmpfs:
 
     def mount(self, size: str) -> Path:
         if os.geteuid() != 0:
-            pytest.skip("mounting a tmpfs needs root; this session is not root")
+            _cannot_mount("mounting a tmpfs needs root; this session is not root")
         if shutil.which("mount") is None:
-            pytest.skip("the `mount` command is not installed")
+            _cannot_mount("the `mount` command is not installed")
         point = Path(tempfile.mkdtemp(prefix="hermes-tui-tmpfs-"))
         done = _run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(point)])
         if done.returncode != 0:
             point.rmdir()
-            pytest.skip(f"mount -t tmpfs is not permitted here: {done.stderr.strip()}")
+            _cannot_mount(f"mount -t tmpfs is not permitted here (CAP_SYS_ADMIN): "
+                          f"{done.stderr.strip()}")
         self.mounted.append(point)
         return point
 
     def remount_read_only(self, point: Path) -> None:
         done = _run(["mount", "-o", "remount,ro", str(point)])
         if done.returncode != 0:
-            pytest.skip(f"remounting read-only is not permitted: {done.stderr.strip()}")
+            _cannot_mount(f"remounting read-only is not permitted: {done.stderr.strip()}")
 
     def cleanup(self) -> None:
         for point in reversed(self.mounted):

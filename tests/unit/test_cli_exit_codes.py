@@ -37,7 +37,9 @@ def test_newer_version_progress_file_exits_3_with_clear_message_and_file_untouch
     assert "--reset" in done.stderr
     assert done.stdout == ""
     assert state_file.read_bytes() == NEWER
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["wizard.toml"]
+    # Only the data dir's lock file was added, and left without a holder's record.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hermes-tui.lock", "wizard.toml"]
+    assert (tmp_path / "hermes-tui.lock").read_bytes() == b""
 
 
 def test_data_dir_env_var_is_used_by_the_command_when_no_flag_is_given(

@@ -183,8 +183,10 @@ class BridgeScreen(StepScreen):
             outcome = await self._step().sync(self._listing, key, self._default)  # records
         except SyncError as error:
             self._status("")
-            self.query_one("#bridge-problem", ProblemView).show(
-                replace(error.problem, fix="Fix or move the file aside, then press r."))
+            fix = error.problem.fix  # an OS error's own fix (free space, permissions)
+            self.query_one("#bridge-problem", ProblemView).show(replace(
+                error.problem,
+                fix=f"{fix} Press r to retry." if fix else "Fix or move the file aside, then press r."))
             return
         self._default = outcome.default
         self._show_rows(outcome.synced)
