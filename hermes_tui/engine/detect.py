@@ -359,6 +359,14 @@ def _env_tls(url: str, env: Mapping[str, str], config_dir: Path) -> TLSFiles | N
     )
 
 
+def _json_failure(exc: BaseException) -> str:
+    """Why a Docker CLI JSON file could not be used; json's RecursionError (a file nested
+    hundreds of levels deep) in words."""
+    if isinstance(exc, RecursionError):
+        return "it is nested too deeply to be the Docker CLI's JSON"
+    return str(exc)
+
+
 def context_dir_name(name: str) -> str:
     """The docker CLI stores context ``name`` under a folder named by its SHA-256."""
     return hashlib.sha256(name.encode("utf-8")).hexdigest()
@@ -380,9 +388,10 @@ def _context_candidate(env: Mapping[str, str], config_dir: Path) -> Candidate | 
             config = json.loads(config_file.read_bytes())
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             return Candidate(
-                f"{_CONTEXT_PREFIX} (config.json)", "", problem=f"Cannot read {config_file}: {exc}."
+                f"{_CONTEXT_PREFIX} (config.json)", "",
+                problem=f"Cannot read {config_file}: {_json_failure(exc)}."
             )
         name = str(config.get("currentContext") or "") if isinstance(config, dict) else ""
     if not name or name == "default":
@@ -400,12 +409,12 @@ def _context_candidate(env: Mapping[str, str], config_dir: Path) -> Candidate | 
             "",
             problem=f"Docker context '{name}' is selected but {meta_file} does not exist.",
         )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         return Candidate(
             source,
             "",
             problem=f"Docker context '{name}' has no usable engine address in {meta_file} "
-            f"({type(exc).__name__}: {exc}).",
+            f"({type(exc).__name__}: {_json_failure(exc)}).",
         )
     url = _normalise_url(host)
     tls: TLSFiles | None = None

@@ -274,3 +274,20 @@ def test_a_fifo_named_openclaw_json_is_an_error_item_not_a_hang(tmp_path):
     plan = build_plan(claw, profile)
     item = plan.get("config:openclaw.json")
     assert item.status is ItemStatus.error and "not a regular file" in item.reason
+
+
+@pytest.mark.parametrize("hostile", ["deep", "large"])
+def test_a_hostile_profile_config_yaml_is_an_error_not_a_traceback(tmp_path, hostile):
+    claw = build_claw_tree(tmp_path / "claw")
+    _, profile = make_profile(tmp_path)
+    config = profile / "config.yaml"
+    if hostile == "deep":
+        config.write_text("model: " + nested(5_000) + "\n")
+    else:
+        with open(config, "r+b") as handle:
+            handle.truncate(9 * 1024 * 1024)
+    plan = build_plan(claw, profile)
+    errors = [i for i in plan.items if i.status is ItemStatus.error]
+    said = "100 levels deep" if hostile == "deep" else "the file is too large"
+    assert errors and all("config.yaml" in i.reason and said in i.reason for i in errors)
+    assert plan.get("soul").status is ItemStatus.migrated
