@@ -359,6 +359,14 @@ def _env_tls(url: str, env: Mapping[str, str], config_dir: Path) -> TLSFiles | N
     )
 
 
+#: Advice for a user who may not use the engine that is there. Never "chmod the socket":
+#: access to a rootful engine's socket is root on this machine.
+_OWN_ENGINE = (
+    "rootless Podman (systemctl --user start podman.socket: hermes-tui finds it) or rootless "
+    "Docker (dockerd-rootless-setuptool.sh install, then set DOCKER_HOST as it says)"
+)
+
+
 def _json_failure(exc: BaseException) -> str:
     """Why a Docker CLI JSON file could not be used; json's RecursionError (a file nested
     hundreds of levels deep) in words."""
@@ -591,8 +599,9 @@ class _Judge:
                 Outcome.PERMISSION,
                 f"Permission denied: cannot look inside {folder}, so {self.path} is "
                 "out of reach for this user.",
-                f"Run hermes-tui as a user who can open {folder}, or let others through it "
-                f"(sudo chmod o+x {folder}).",
+                f"Run hermes-tui as the user this engine belongs to (the owner of {folder}), "
+                f"or use an engine of your own: {_OWN_ENGINE}. Opening {folder} to other "
+                "users is not the fix: it exposes what is inside.",
             )
         except OSError as exc:
             return self.verdict(Outcome.ERROR, f"Cannot check {self.path}: {exc.strerror or exc}.")
@@ -687,7 +696,9 @@ class _Judge:
             )
         return (
             "Add yourself to the docker group: sudo usermod -aG docker $USER, then log out and "
-            f"back in. As a temporary fix: sudo chmod 666 {self.path}."
+            f"back in (or run newgrp docker). Or use an engine of your own: {_OWN_ENGINE}. "
+            f"Do not chmod {self.path} for everyone: whoever can use this engine controls "
+            "the machine as root."
         )
 
     def tls_files_fix(self) -> str:
