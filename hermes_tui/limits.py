@@ -27,6 +27,9 @@ MAX_CONFIG_BYTES = 8 * 1024 * 1024
 MAX_ENV_BYTES = 1024 * 1024
 #: Objects/lists (mappings/sequences) inside each other, the outermost counting as 1.
 MAX_DEPTH = 100
+#: Values a YAML file may stand for once its aliases are followed (an "alias bomb" of a
+#: few lines stands for billions, and copying or comparing it never ends).
+MAX_EXPANDED = 1_000_000
 
 
 def format_size(size: int) -> str:
@@ -114,10 +117,32 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
-def depth_sentence(name: str, limit: int = MAX_DEPTH) -> str:
-    """``<name> nests more than 100 levels deep; ...``."""
-    return (f"{name} nests objects or lists more than {limit} levels deep, which no real "
-            "configuration does; the wizard does not read it")
+def expanded_size(value: Any, limit: int = MAX_EXPANDED) -> int:
+    """How many values ``value`` stands for with every shared container counted each time
+    it is reached (as a deep copy would), stopping once past ``limit``. Linear in the
+    distinct containers: each one's size is computed once."""
+    if not isinstance(value, (dict, list)):
+        return 1
+    sizes: dict[int, int] = {}
+    entered: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(value, False)]
+    while stack:
+        item, children_done = stack.pop()
+        if id(item) in sizes:
+            continue
+        children = list(item.values() if isinstance(item, dict) else item)
+        if not children_done:
+            if id(item) in entered:  # it contains itself: endless once followed
+                return limit + 1
+            entered.add(id(item))
+            stack.append((item, True))
+            stack.extend((child, False) for child in children
+                         if isinstance(child, (dict, list)) and id(child) not in sizes)
+            continue
+        total = 1 + sum(sizes.get(id(child), 0) if isinstance(child, (dict, list)) else 1
+                        for child in children)
+        sizes[id(item)] = min(total, limit + 1)
+    return sizes[id(value)]
 
 
 _FLOW = re.compile(r"[\[\]{}]")

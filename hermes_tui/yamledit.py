@@ -30,6 +30,8 @@ from hermes_tui.fsutil import atomic_write, describe_os_error
 from hermes_tui.limits import (
     MAX_CONFIG_BYTES,
     MAX_DEPTH,
+    MAX_EXPANDED,
+    expanded_size,
     format_size,
     limit_text,
     read_bounded,
@@ -138,6 +140,11 @@ def parse(path: Path, text: str) -> Any:
         ) from exc
     if too_deep(data):
         raise _too_deep(path)
+    if expanded_size(data) > MAX_EXPANDED:
+        raise ConfigError(
+            f"{display_path(path)} uses aliases (*name) that stand for more than "
+            f"{MAX_EXPANDED:,} values once followed, which no Hermes configuration does. Fix "
+            "it or move it aside: the wizard will not overwrite it.", path)
     return data
 
 

@@ -25,6 +25,7 @@ from hermes_tui.limits import (
     MAX_DEPTH,
     MAX_ENV_BYTES,
     FileTooLarge,
+    expanded_size,
     format_size,
     read_bounded,
     too_deep,
@@ -114,12 +115,35 @@ def test_config_yaml_nested_up_to_the_limit_is_read(tmp_path):
     assert not too_deep(doc) and too_deep(doc, limit=99)
 
 
-def test_yaml_aliases_are_walked_once_not_expanded(tmp_path):
+def test_yaml_aliases_are_fine_but_an_alias_bomb_is_refused_before_anything_copies_it(
+        tmp_path):
+    config = tmp_path / "config.yaml"
+    doc = parse(config, "a: &a [1, 2]\nb: [*a, *a]\n")
+    assert doc["b"] == [[1, 2], [1, 2]]
+    # Nine lines standing for 10^9 values: the bridge's sync copied it to compare
+    # settings, and never finished (10^7 took 53 s).
     bomb = "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
         f"{k}: &{k} [{', '.join([f'*{p}'] * 10)}]\n"
         for p, k in zip("abcdefgh", "bcdefghi", strict=True))
-    doc = parse(tmp_path / "config.yaml", bomb)  # 10^9 leaves if expanded: not walked so
-    assert doc["i"][0][0][0][0][0][0][0][0][0] == 1
+    config.write_text(bomb)
+    with pytest.raises(ConfigError) as caught:
+        write_models(config, base_url="http://127.0.0.1:1/v1", models=["m"], default="m",
+                     api_key_ref=None)
+    assert caught.value.problem.what == (
+        f"{config} uses aliases (*name) that stand for more than 1,000,000 values once "
+        "followed, which no Hermes configuration does. Fix it or move it aside: the wizard "
+        "will not overwrite it.")
+    assert config.read_text() == bomb
+
+
+def test_expanded_size_counts_a_shared_value_each_time_it_is_reached():
+    shared = [1, 2]
+    assert expanded_size({"x": shared, "y": shared}) == 7
+    assert expanded_size("text") == 1 and expanded_size({}) == 1
+    assert expanded_size([[shared] * 10] * 10, limit=50) == 51  # stops once past the limit
+    looped: list = []
+    looped.append(looped)
+    assert expanded_size(looped, limit=10) == 11
 
 
 def test_config_yaml_over_the_limit_is_not_read_and_never_overwritten(tmp_path):
