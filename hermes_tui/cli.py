@@ -65,7 +65,18 @@ def _add_common(
     ]
     for flag, metavar, text in options:
         if flag not in skip:
-            parser.add_argument(flag, metavar=metavar, help=text, **extra)
+            checked = {"type": _image_ref} if flag == "--image" else {}
+            parser.add_argument(flag, metavar=metavar, help=text, **extra, **checked)
+
+
+def _image_ref(text: str) -> str:
+    """--image: refused at once, saying what is wrong, when no engine would accept it."""
+    from hermes_tui.engine.pull import ImageRefError, check_image_ref
+
+    try:
+        return check_image_ref(text)
+    except ImageRefError as error:
+        raise argparse.ArgumentTypeError(f"{error.message} {error.fix}.") from None
 
 
 def build_parser() -> argparse.ArgumentParser:

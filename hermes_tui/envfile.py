@@ -26,6 +26,7 @@ from dotenv.parser import parse_stream
 from dotenv.variables import parse_variables
 
 from hermes_tui.fsutil import WriteError, atomic_write
+from hermes_tui.limits import MAX_ENV_BYTES, read_bounded
 
 ENV_MODE = 0o600
 _KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -76,10 +77,11 @@ def parse_env(text: str, environ: Mapping[str, str] | None = None) -> dict[str, 
 def read_env(path: Path) -> dict[str, str]:
     """The values in ``path``; an absent file is empty."""
     try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            return parse_env(handle.read())
+        # Bounded: a huge file would take seconds to parse (an OSError past the limit).
+        text = read_bounded(path, MAX_ENV_BYTES, regular_only=False).decode("utf-8")
     except FileNotFoundError:
         return {}
+    return parse_env(text)
 
 
 def render_update(text: str, updates: Mapping[str, str | None]) -> str:

@@ -241,6 +241,8 @@ class StateStore:
             data = tomllib.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             return self._set_aside(f"it is not valid TOML ({exc})")
+        except RecursionError:  # tomllib recurses per nested array: hundreds deep end it
+            return self._set_aside("it nests arrays or tables hundreds of levels deep")
 
         version = data.get("schema_version")
         if isinstance(version, int) and version > SCHEMA_VERSION:

@@ -28,6 +28,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hermes_tui.fsutil import atomic_write, os_error_problem
+from hermes_tui.limits import (
+    MAX_CONFIG_BYTES,
+    MAX_DEPTH,
+    MAX_EXPANDED,
+    expanded_size,
+    format_size,
+    limit_text,
+    read_bounded,
+    too_deep,
+    yaml_too_deep,
+)
 from hermes_tui.paths import display_path
 from hermes_tui.problem import Problem, ProblemError
 
@@ -89,7 +100,7 @@ def decode(raw: bytes | None, path: Path | str = "config.yaml") -> Source:
 
 def read_source(path: Path) -> Source:
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path, MAX_CONFIG_BYTES)
     except FileNotFoundError:
         return Source(None)
     except OSError as exc:
@@ -107,8 +118,16 @@ def parse(path: Path, text: str) -> Any:
     """The YAML in ``text`` as round-trip nodes; ``ConfigError`` (with the line) if invalid."""
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    if len(text) > MAX_CONFIG_BYTES:  # text handed in directly (the migration's plan)
+        raise ConfigError(f"{display_path(path)} is {format_size(len(text))}, more than the "
+                          f"{limit_text(MAX_CONFIG_BYTES)} the wizard reads. Fix it or move "
+                          "it aside: the wizard will not overwrite it.", path)
+    if yaml_too_deep(text):
+        raise _too_deep(path)
     try:
-        return new_yaml().load(text)
+        data = new_yaml().load(text)
+    except RecursionError:  # ruamel.yaml recurses per level: ~300 levels from the top
+        raise _too_deep(path) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -126,6 +145,21 @@ def parse(path: Path, text: str) -> Any:
             "wizard will not overwrite it.",
             path,
         ) from exc
+    if too_deep(data):
+        raise _too_deep(path)
+    if expanded_size(data) > MAX_EXPANDED:
+        raise ConfigError(
+            f"{display_path(path)} uses aliases (*name) that stand for more than "
+            f"{MAX_EXPANDED:,} values once followed, which no Hermes configuration does. Fix "
+            "it or move it aside: the wizard will not overwrite it.", path)
+    return data
+
+
+def _too_deep(path: Path) -> ConfigError:
+    return ConfigError(
+        f"{display_path(path)} nests mappings or lists more than {MAX_DEPTH} levels deep, "
+        "which no Hermes configuration does. Fix it or move it aside: the wizard will not "
+        "overwrite it.", path)
 
 
 def kind_of(value: Any) -> str:

@@ -48,8 +48,11 @@ CONTAINER_HOST = "host.docker.internal"
 
 EXAMPLE_URL = "http://127.0.0.1:11434/v1"
 
-#: A models list is a few kB; anything far larger is not one, and must not fill memory.
+#: The most of a ``/models`` answer that is read: about 100,000 plain entries. A longer
+#: answer is refused (saying so) rather than allowed to fill memory.
 MAX_BODY = 8 * 1024 * 1024
+#: How much of the body is taken per read while it streams in.
+_CHUNK = 256 * 1024
 
 _REFUSED = {errno.ECONNREFUSED}
 _NO_ROUTE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.EADDRNOTAVAIL}
@@ -85,6 +88,7 @@ class RouterErrorKind(StrEnum):
     HTTP = "HTTP error"
     TLS = "TLS error"
     INVALID_URL = "invalid URL"
+    TOO_LARGE = "answer too large"
 
 
 @dataclass(eq=False)  # exceptions compare and hash by identity
@@ -327,6 +331,34 @@ def _not_openai(url: str, detail: str, fix: str = _FIX_API_ROOT) -> RouterError:
     return RouterError(RouterErrorKind.NOT_OPENAI, f"{url} {detail}.", fix)
 
 
+def _too_large(url: str, size: int | None) -> RouterError:
+    limit = f"{MAX_BODY // (1024 * 1024)} MiB ({MAX_BODY:,} bytes, about 100,000 models)"
+    said = f"{size:,} bytes, more than the {limit}" if size is not None else f"more than {limit}"
+    return RouterError(
+        RouterErrorKind.TOO_LARGE,
+        f"{url} answered a models list of {said} the wizard reads.",
+        "Check that the URL is the router's OpenAI-compatible API root; if it really serves "
+        "this many models, unload the ones Hermes does not need, then retry",
+    )
+
+
+async def _read_body(resp: aiohttp.ClientResponse, url: str) -> bytes:
+    """The whole body, read as it streams in (one read returns only what has arrived so
+    far), refused with ``TOO_LARGE`` past ``MAX_BODY`` - from its Content-Length when the
+    router states one, before anything is read."""
+    declared = resp.content_length
+    if declared is not None and declared > MAX_BODY:
+        raise _too_large(url, declared)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_chunked(_CHUNK):
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise _too_large(url, declared)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def parse_models(body: bytes, url: str) -> list[Model]:
     """The models in an OpenAI ``/models`` answer, in the server's order, ids deduplicated.
 
@@ -335,6 +367,8 @@ def parse_models(body: bytes, url: str) -> list[Model]:
     """
     try:
         doc: Any = json.loads(body)
+    except RecursionError:  # json's own guard, at about 1,000 levels: no models list is
+        raise _not_openai(url, "answered JSON nested too deeply to be a models list") from None
     except ValueError:
         head = body.lstrip()[:200].lower()
         if head.startswith(b"<"):
@@ -379,7 +413,7 @@ async def _fetch_models(
         ) as resp:
             if resp.status != 200:
                 raise _status_error(resp.status, resp.reason, url, bool(api_key))
-            body = await resp.content.read(MAX_BODY + 1)
+            body = await _read_body(resp, url)
     except RouterError:
         raise
     except TimeoutError:  # asyncio.TimeoutError and aiohttp's ServerTimeoutError
@@ -407,8 +441,6 @@ async def _fetch_models(
         ) from None
     except (aiohttp.ClientError, OSError) as exc:
         raise _connect_error(exc if isinstance(exc, OSError) else OSError(str(exc)), url) from None
-    if len(body) > MAX_BODY:
-        raise _not_openai(url, f"answered more than {MAX_BODY // (1024 * 1024)} MiB")
     return parse_models(body, url)
 
 

@@ -359,6 +359,22 @@ def _env_tls(url: str, env: Mapping[str, str], config_dir: Path) -> TLSFiles | N
     )
 
 
+#: Advice for a user who may not use the engine that is there. Never "chmod the socket":
+#: access to a rootful engine's socket is root on this machine.
+_OWN_ENGINE = (
+    "rootless Podman (systemctl --user start podman.socket: hermes-tui finds it) or rootless "
+    "Docker (dockerd-rootless-setuptool.sh install, then set DOCKER_HOST as it says)"
+)
+
+
+def _json_failure(exc: BaseException) -> str:
+    """Why a Docker CLI JSON file could not be used; json's RecursionError (a file nested
+    hundreds of levels deep) in words."""
+    if isinstance(exc, RecursionError):
+        return "it is nested too deeply to be the Docker CLI's JSON"
+    return str(exc)
+
+
 def context_dir_name(name: str) -> str:
     """The docker CLI stores context ``name`` under a folder named by its SHA-256."""
     return hashlib.sha256(name.encode("utf-8")).hexdigest()
@@ -380,9 +396,10 @@ def _context_candidate(env: Mapping[str, str], config_dir: Path) -> Candidate | 
             config = json.loads(config_file.read_bytes())
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             return Candidate(
-                f"{_CONTEXT_PREFIX} (config.json)", "", problem=f"Cannot read {config_file}: {exc}."
+                f"{_CONTEXT_PREFIX} (config.json)", "",
+                problem=f"Cannot read {config_file}: {_json_failure(exc)}."
             )
         name = str(config.get("currentContext") or "") if isinstance(config, dict) else ""
     if not name or name == "default":
@@ -400,12 +417,12 @@ def _context_candidate(env: Mapping[str, str], config_dir: Path) -> Candidate | 
             "",
             problem=f"Docker context '{name}' is selected but {meta_file} does not exist.",
         )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         return Candidate(
             source,
             "",
             problem=f"Docker context '{name}' has no usable engine address in {meta_file} "
-            f"({type(exc).__name__}: {exc}).",
+            f"({type(exc).__name__}: {_json_failure(exc)}).",
         )
     url = _normalise_url(host)
     tls: TLSFiles | None = None
@@ -582,8 +599,9 @@ class _Judge:
                 Outcome.PERMISSION,
                 f"Permission denied: cannot look inside {folder}, so {self.path} is "
                 "out of reach for this user.",
-                f"Run hermes-tui as a user who can open {folder}, or let others through it "
-                f"(sudo chmod o+x {folder}).",
+                f"Run hermes-tui as the user this engine belongs to (the owner of {folder}), "
+                f"or use an engine of your own: {_OWN_ENGINE}. Opening {folder} to other "
+                "users is not the fix: it exposes what is inside.",
             )
         except OSError as exc:
             return self.verdict(Outcome.ERROR, f"Cannot check {self.path}: {exc.strerror or exc}.")
@@ -678,7 +696,9 @@ class _Judge:
             )
         return (
             "Add yourself to the docker group: sudo usermod -aG docker $USER, then log out and "
-            f"back in. As a temporary fix: sudo chmod 666 {self.path}."
+            f"back in (or run newgrp docker). Or use an engine of your own: {_OWN_ENGINE}. "
+            f"Do not chmod {self.path} for everyone: whoever can use this engine controls "
+            "the machine as root."
         )
 
     def tls_files_fix(self) -> str:

@@ -250,6 +250,7 @@ class PullProgress:
 
 
 class PullErrorKind(StrEnum):
+    INVALID_REF = "invalid image reference"
     MANIFEST_UNKNOWN = "manifest unknown"
     REGISTRY_UNREACHABLE = "registry unreachable"
     UNAUTHORIZED = "access denied"
@@ -283,6 +284,129 @@ class PullError(ProblemError):
         return self.message
 
 
+# --- image references -------------------------------------------------------------------
+# The grammar of github.com/distribution/reference (what dockerd and Podman accept):
+#   [host[:port]/]path[:tag][@algorithm:hex], path = component("/"component)*, all lowercase.
+
+_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+_HOST_PART = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_ALGORITHM = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*")
+#: Digest algorithms the engines know, and the length of their hex.
+_DIGEST_HEX = {"sha256": 64, "sha384": 96, "sha512": 128}
+#: The longest repository name (host and path) the engines accept.
+MAX_NAME = 255
+REF_FIX = (
+    "Pass --image as [registry[:port]/]name[:tag][@sha256:digest], the name in lower "
+    "case (e.g. ghcr.io/me/hermes-agent:v1), or leave --image out to pull the pinned release"
+)
+
+
+class ImageRefError(PullError):
+    """An image reference no engine would accept; the message says what is wrong with it."""
+
+    def __init__(self, ref: str, why: str) -> None:
+        self.ref = ref
+        shown = ref if len(ref) <= 80 else ref[:77] + "..."
+        super().__init__(PullErrorKind.INVALID_REF,
+                         f"'{shown}' is not a valid image reference: {why}.", REF_FIX)
+
+    @property
+    def problem(self) -> Problem:
+        return Problem(self.message, self.fix + ".", subject=self.ref)
+
+
+def _odd_characters(text: str, allowed: str) -> str:
+    odd = sorted({ch for ch in text if not (ch.isascii() and (ch.isalnum() or ch in allowed))})
+    return " ".join(repr(ch) for ch in odd)
+
+
+def _why_component(part: str) -> str:
+    if not part:
+        return "it has an empty part between slashes"
+    if part.lower() != part and _COMPONENT.fullmatch(part.lower()):
+        return (f"'{part}' has upper-case letters; image names are lower case "
+                f"('{part.lower()}')")
+    odd = _odd_characters(part, "._-")
+    capitals = "upper-case letters and " if part.lower() != part else ""
+    if odd:
+        return f"'{part}' holds {capitals}{odd}; a name may hold only a-z, 0-9 and . _ -"
+    return (f"'{part}' must start and end with a letter or digit, with single '.', one or "
+            "two '_', or dashes only between them")
+
+
+def _why_host(host: str) -> str | None:
+    name, colon, port = host.partition(":")
+    if name.startswith("[") and name.endswith("]") or host.startswith("["):
+        return None  # an [IPv6] address: the engine judges it
+    if colon and not port.isdigit():
+        return f"the registry '{host}' has a port that is not a number"
+    for label in name.split("."):
+        if not _HOST_PART.fullmatch(label):
+            return (f"the registry host '{name}' may hold only letters, digits, '-' and "
+                    "dots between its parts")
+    return None
+
+
+def check_image_ref(ref: str) -> str:
+    """``ref`` when the engines would accept it as an image reference; otherwise
+    ``ImageRefError`` saying what is wrong (an upper-case letter, a bad tag or digest...),
+    before any engine or registry is asked - they would only say "invalid reference
+    format", which reads like a network problem.
+    """
+    if not ref:
+        raise ImageRefError(ref, "it is empty")
+    if any(ch.isspace() for ch in ref):
+        try:  # say what else is wrong too ("Bad Ref!!": spaces, capitals and '!')
+            check_image_ref("".join(ref.split()))
+        except ImageRefError as rest:
+            raise ImageRefError(ref, "it contains spaces; without them, "
+                                     + rest.message.split(": ", 1)[1].rstrip(".")) from None
+        raise ImageRefError(ref, "it contains spaces")
+    name_tag, at, digest = ref.partition("@")
+    if at:
+        algorithm, colon, hexa = digest.partition(":")
+        if not colon or not _ALGORITHM.fullmatch(algorithm):
+            raise ImageRefError(ref, f"the digest '{digest}' is not algorithm:hex (sha256:…)")
+        want = _DIGEST_HEX.get(algorithm)
+        if want is None:
+            raise ImageRefError(ref, f"the digest algorithm '{algorithm}' is not sha256, "
+                                     "sha384 or sha512")
+        bad = sorted({ch for ch in hexa if ch not in "0123456789abcdef"})
+        if len(hexa) != want or bad:
+            among = f", among them {' '.join(map(repr, bad))}" if bad else ""
+            raise ImageRefError(ref, f"a {algorithm} digest is {want} lower-case hex digits "
+                                     f"(0-9, a-f); this one has {len(hexa)} characters{among}")
+    slash = name_tag.rfind("/")
+    colon = name_tag.rfind(":")
+    name, tag = (name_tag[:colon], name_tag[colon + 1:]) if colon > slash else (name_tag, None)
+    if tag is not None and not _TAG.fullmatch(tag):
+        shown = tag if len(tag) <= 40 else tag[:37] + "..."
+        why = ("it is empty" if not tag else "it is longer than 128 characters"
+               if len(tag) > 128 else "it may not start with '.' or '-'"
+               if tag[0] in ".-" and not _odd_characters(tag, "_.-")
+               else f"it holds {_odd_characters(tag, '_.-')}")
+        raise ImageRefError(ref, f"the tag '{shown}' is not valid ({why}; a tag holds "
+                                 "letters, digits, '_', '.' and '-')")
+    if not name:
+        raise ImageRefError(ref, "it has no image name")
+    if len(name) > MAX_NAME:
+        raise ImageRefError(ref, f"the name is {len(name)} characters long; at most "
+                                 f"{MAX_NAME} are allowed")
+    parts = name.split("/")
+    first = parts[0]
+    if len(parts) > 1 and (any(ch in first for ch in ".:") or first == "localhost"
+                           or first.lower() != first):
+        why = _why_host(first)
+        if why is not None:
+            raise ImageRefError(ref, why)
+        parts = parts[1:]
+    for part in parts:
+        if not _COMPONENT.fullmatch(part):
+            raise ImageRefError(ref, _why_component(part))
+    return ref
+
+
 _UNREACHABLE = (
     "connection refused", "no such host", "i/o timeout", "dial tcp", "network is unreachable",
     "tls handshake", "proxyconnect", "connection reset", "timeout exceeded", "eof",
@@ -301,6 +425,12 @@ def classify(exc: BaseException, ref: str) -> PullError:
     if isinstance(exc, DockerError):
         text = str(exc.message)
         low = text.lower()
+        if "invalid reference format" in low:
+            try:
+                check_image_ref(ref)
+            except ImageRefError as error:
+                return error
+            return ImageRefError(ref, f"the engine refused it ({text})")
         if "manifest unknown" in low or ("not found" in low and exc.status == 404) or (
             "manifest" in low and "not found" in low
         ):
@@ -362,7 +492,8 @@ async def local_digest(docker: aiodocker.Docker, ref: str) -> str | None:
 
 
 async def pull_image(docker: aiodocker.Docker, ref: str, progress: PullProgress) -> PullResult:
-    """Pull ``ref``, folding every event into ``progress``; raise ``PullError`` on failure.
+    """Pull ``ref``, folding every event into ``progress``; raise ``PullError`` on failure
+    (``ImageRefError`` at once, for a reference no engine would accept).
 
     An image already up to date completes at once (the engine says so in three events).
     If the registry is unreachable but the image is already present, the pull succeeds
@@ -370,6 +501,7 @@ async def pull_image(docker: aiodocker.Docker, ref: str, progress: PullProgress)
     """
     from aiodocker.exceptions import DockerError
 
+    check_image_ref(ref)
     try:
         async for event in docker.images.pull(ref, stream=True):
             progress.apply(event)

@@ -12,11 +12,18 @@ and ``setup``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from hermes_tui.migration.apply import ApplyError, ApplyResult, apply_plan, undo
-from hermes_tui.migration.detect import ERROR_NOT_FOUND, ClawDetection, detect, plan_home
+from hermes_tui.migration.detect import (
+    ERROR_NOT_FOUND,
+    ClawDetection,
+    ConfigReading,
+    detect,
+    plan_home,
+)
 from hermes_tui.migration.plan import Plan, PlanError, build_plan
 from hermes_tui.paths import display_path
 from hermes_tui.problem import Problem, ProblemError
@@ -38,9 +45,11 @@ class ClawNotFound(MigrationError):
     """CLAW_CONFIG_NOT_FOUND: the folder named does not exist or is not a folder."""
 
 
-async def find_claw(claw_dir: Path | None) -> ClawDetection:
-    """Look for an OpenClaw setup (reads files, probes one loopback port)."""
-    return await detect(claw_dir)
+async def find_claw(claw_dir: Path | None,
+                    progress: Callable[[ConfigReading], None] | None = None) -> ClawDetection:
+    """Look for an OpenClaw setup (reads files off the event loop, probes one loopback
+    port); ``progress`` hears how far reading openclaw.json got while that takes long."""
+    return await detect(claw_dir, progress=progress)
 
 
 def auto_skip_reason(found: ClawDetection) -> str | None:

@@ -11,7 +11,14 @@ kind). Opening the next step is left to the front end: ``PullScreen`` and ``setu
 from __future__ import annotations
 
 from hermes_tui.engine.detect import Diagnosis, UnsupportedEngineError, client
-from hermes_tui.engine.pull import PullError, PullErrorKind, PullProgress, PullResult, pull_image
+from hermes_tui.engine.pull import (
+    PullError,
+    PullErrorKind,
+    PullProgress,
+    PullResult,
+    check_image_ref,
+    pull_image,
+)
 from hermes_tui.state import StepId, StepStatus
 from hermes_tui.steps.flow import Flow
 
@@ -37,9 +44,12 @@ async def pull_step(flow: Flow, diagnosis: Diagnosis, image: str,
                     progress: PullProgress) -> PullResult:
     """Pull ``image`` on the diagnosed engine, filling ``progress``; record the outcome.
 
-    Raises ``PullError`` (recorded as the step failing with its kind).
+    Raises ``PullError`` (recorded as the step failing with its kind); a malformed
+    ``image`` is ``ImageRefError``, before the engine is asked (fixing the engine or the
+    network would not help).
     """
     try:
+        check_image_ref(image)
         engine = diagnosis.engine
         if engine is None:
             raise _no_engine(diagnosis)

@@ -39,8 +39,9 @@ The container runtime is not reachable. Common causes:
 - Docker is not running. Start it with `systemctl start docker` (Linux), or start
   Docker Desktop (macOS, Windows).
 - On Linux, the socket at `/var/run/docker.sock` is not accessible. Add yourself to the
-  `docker` group permanently with `sudo usermod -aG docker $USER`, then log out and back
-  in (`sudo chmod 666 /var/run/docker.sock` is a temporary fix).
+  `docker` group with `sudo usermod -aG docker $USER`, then log out and back in; or use
+  an engine of your own (rootless Podman or rootless Docker) through `DOCKER_HOST`.
+  Never `chmod` the socket: that gives every user of the machine root.
 - On Apple Silicon you can install Apple Container instead of Docker Desktop.
 """,
     StepId.PULL: """\

@@ -7,6 +7,10 @@ the calls Hermes and the bridge make:
 - ``POST /v1/chat/completions``: `reply` as one plain JSON completion, or, with
   ``"stream": true``, as Server-Sent Events chunks ending with ``data: [DONE]``.
 
+A router may serve tens of thousands of models (``many_models`` makes such a list), and
+may send the list as one sized body or, with `chunked`, in small pieces with chunked
+transfer encoding and no Content-Length, as a streaming proxy does.
+
 With `api_key` set, both need ``Authorization: Bearer <key>`` (401 otherwise, in the
 OpenAI error shape). Every request, to any path, is recorded in `requests` (model,
 messages, stream flag, headers without credentials) so a test can assert what reached the
@@ -54,6 +58,11 @@ class RouterRequest:
         return bool((self.body or {}).get("stream"))
 
 
+def many_models(count: int) -> list[str]:
+    """``count`` distinct model ids shaped like a large router's (vendor/name:tag)."""
+    return [f"vendor-{i // 1000:02d}/model-{i:05d}:q4_K_M" for i in range(count)]
+
+
 @dataclass
 class OpenAIRouter:
     models: list[str] = field(default_factory=list)
@@ -62,6 +71,8 @@ class OpenAIRouter:
     port: int = 0
     #: The assistant text every chat completion answers with.
     reply: str = "Hello from the router double."
+    #: Send ``/v1/models`` in pieces of this many bytes, chunked, without Content-Length.
+    chunked: int | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _runner: web.AppRunner | None = None
     _thread: threading.Thread | None = None
@@ -127,13 +138,25 @@ class OpenAIRouter:
                  "code": "invalid_api_key"}
         return web.json_response({"error": error}, status=401)
 
-    async def _models(self, request: web.Request) -> web.Response:
+    async def _models(self, request: web.Request) -> web.StreamResponse:
         ok = self._authorized(request)
         self._record(request, None, ok)
         if not ok:
             return self._denied()
         data = [{"id": m, "object": "model", "owned_by": "library"} for m in self.models]
-        return web.json_response({"object": "list", "data": data})
+        if self.chunked is None:
+            return web.json_response({"object": "list", "data": data})
+        body = json.dumps({"object": "list", "data": data}).encode()
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        try:
+            for start in range(0, len(body), self.chunked):
+                await response.write(body[start:start + self.chunked])
+            await response.write_eof()
+        except ConnectionResetError:  # the client stopped reading (a list over its limit)
+            pass
+        return response
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         try:

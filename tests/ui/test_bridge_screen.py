@@ -7,13 +7,14 @@ import stat
 
 import pytest
 from dotenv import dotenv_values
-from textual.widgets import Input, OptionList
+from textual.widgets import Input
 
 from hermes_tui.bridge.sync import ROUTER_KEY_ENV, read_synced
 from hermes_tui.profile import create_profile
 from hermes_tui.state import StepId, StepStatus
+from hermes_tui.ui.widgets.model_list import ModelList
 from hermes_tui.ui.widgets.problem_view import ProblemView
-from tests.support.openai_router import OpenAIRouter
+from tests.support.openai_router import OpenAIRouter, many_models
 from tests.support.states import at
 
 
@@ -35,8 +36,7 @@ def bridge_app(make_app, paths):
 
 
 def rows(app) -> list[str]:
-    listing = app.screen.query_one("#models", OptionList)
-    return [str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)]
+    return [row.prompt.plain for row in app.screen.query_one("#models", ModelList).rows]
 
 
 def text(app, selector: str) -> str:
@@ -71,7 +71,7 @@ async def test_enter_on_a_model_makes_it_the_default(bridge_app, router, paths):
     app = bridge_app(router.url)
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(app, pilot)
-        listing = app.screen.query_one("#models", OptionList)
+        listing = app.screen.query_one("#models", ModelList)
         listing.focus()
         listing.highlighted = 1
         await pilot.press("enter")
@@ -86,7 +86,7 @@ async def test_refresh_shows_new_models_and_marks_ones_no_longer_served(bridge_a
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(app, pilot)
         router.models = ["llama3.2:3b", "mistral:7b"]
-        app.screen.query_one("#models", OptionList).focus()
+        app.screen.query_one("#models", ModelList).focus()
         await pilot.press("r")
         await settle(app, pilot)
         assert rows(app) == [
@@ -154,3 +154,26 @@ async def test_a_broken_config_yaml_is_never_overwritten_and_models_stay_pending
         assert all("[Pending]" in row for row in rows(app))
         assert "config.yaml" in text(app, "#bridge-problem")
     assert config.read_text() == "model: [unclosed\n"
+
+
+async def test_a_list_longer_than_one_network_read_is_listed_whole_and_navigable(
+    bridge_app, paths
+):
+    # 2,500 models are ~170 kB: more than one read of the socket returns (the list used to
+    # be called "not JSON"), sent in small chunks as a streaming proxy would.
+    server = OpenAIRouter(models=many_models(2_500), chunked=8192).start()
+    try:
+        app = bridge_app(server.url)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await settle(app, pilot)
+            listed = rows(app)
+            assert len(listed) == 2_500 and all(r.endswith("[Synced]") for r in listed)
+            listing = app.screen.query_one("#models", ModelList)
+            listing.focus()
+            await pilot.press("end", "enter")
+            await settle(app, pilot)
+            assert rows(app)[-1].startswith(f"★ {server.models[-1]}")
+            assert listing.highlighted == 2_499
+    finally:
+        server.stop()
+    assert read_synced(paths.profile_dir("my-bot") / "config.yaml").default == server.models[-1]

@@ -168,3 +168,34 @@ async def test_an_undo_that_fails_shows_the_problem_and_the_app_keeps_running(
         assert shown, "the failed undo says so"
         assert "Press u to retry" in shown or "Press u" in shown
         assert app.screen.applied == run_dir  # still applied: u may be pressed again
+
+
+async def test_a_deep_openclaw_json_is_an_error_row_and_the_rest_is_planned(migration_app, home):
+    # It used to raise RecursionError in detection, on every launch at this step.
+    build_claw_tree(home / ".openclaw", config_text='{"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    app = migration_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert app.screen.STEP is StepId.MIGRATION and app.screen.plan is not None
+        assert not any(view.text for view in app.screen.query(ProblemView))
+        highlight(app, "config:openclaw.json")
+        await pilot.pause()
+        reason = str(app.screen.query_one("#plan-reason").render())
+        assert "openclaw.json is malformed" in reason and "100 levels deep" in reason
+        assert any("soul" in row for row in items(app))
+
+
+async def test_reading_a_large_openclaw_json_says_which_file_and_how_far(migration_app, home):
+    from hermes_tui.migration.detect import ConfigReading
+
+    build_claw_tree(home / ".openclaw")
+    app = migration_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        config = home / ".openclaw/openclaw.json"
+        app.screen._show_reading(ConfigReading(path=config, total=6 * 1024 * 1024,
+                                               done=3 * 1024 * 1024))
+        await pilot.pause()
+        text = str(app.screen.query_one("#claw-summary").render())
+        assert text == ("Looking for an OpenClaw setup… reading ~/.openclaw/openclaw.json "
+                        "(6.0 MiB, 50%)")

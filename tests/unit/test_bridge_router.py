@@ -7,13 +7,15 @@ router would, or fails the way routers fail; nothing of ours is mocked.
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 from aiohttp import web
 
 from hermes_tui.bridge.router import (
+    MAX_BODY,
     Discovered,
     Model,
     RouterError,
@@ -21,6 +23,7 @@ from hermes_tui.bridge.router import (
     discover,
     list_models,
 )
+from tests.support.openai_router import OpenAIRouter, many_models
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -267,3 +270,47 @@ async def test_discover_returns_openai_routers_and_keyed_ones_in_port_order(serv
 
 async def test_discover_finds_nothing_when_nothing_listens():
     assert await discover(ports=[closed_port(), closed_port()], timeout=0.5) == []
+
+
+# --- long answers ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def big_router() -> Iterator[OpenAIRouter]:
+    server = OpenAIRouter().start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("chunked", [None, 4096], ids=["sized", "chunked"])
+async def test_a_list_of_50000_models_is_read_whole(big_router, chunked):
+    big_router.models = many_models(50_000)
+    big_router.chunked = chunked
+    models = await list_models(big_router.url)
+    assert [m.id for m in models] == big_router.models
+
+
+@pytest.mark.parametrize("chunked", [None, 65536], ids=["sized", "chunked"])
+async def test_a_list_over_the_limit_is_refused_saying_the_limit(big_router, chunked):
+    big_router.models = many_models(MAX_BODY // 60)  # ~70 bytes an entry: over 8 MiB
+    big_router.chunked = chunked
+    with pytest.raises(RouterError) as caught:
+        await list_models(big_router.url)
+    error = caught.value
+    assert error.kind is RouterErrorKind.TOO_LARGE
+    assert error.message.startswith(f"{big_router.url}/models answered a models list of ")
+    assert "8 MiB (8,388,608 bytes" in error.message
+    assert "not JSON" not in error.message and "API root" in error.fix
+    if chunked is None:  # the router said its size: it is named, and nothing was read
+        assert re.search(r"of [\d,]+ bytes, more than the 8 MiB", error.message)
+
+
+async def test_json_nested_beyond_what_json_reads_is_not_a_models_list(servers):
+    async def deep(request: web.Request) -> web.Response:
+        return web.Response(text="[" * 100_000 + "]" * 100_000, content_type="application/json")
+
+    url = await servers.url(deep)
+    with pytest.raises(RouterError) as caught:
+        await list_models(url)
+    assert caught.value.kind is RouterErrorKind.NOT_OPENAI
+    assert "nested too deeply" in caught.value.message

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
+import threading
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hermes_tui.migration.detect import (
     DEFAULT_GATEWAY_PORT,
     ERROR_NOT_FOUND,
     ClawDetection,
+    ConfigReading,
+    _load_config_off_loop,
     detect,
+    load_config_quietly,
     parse_config_text,
 )
 from tests.support.claw_tree import build_claw_tree, openclaw_config
@@ -122,3 +130,118 @@ def test_plan_home_is_the_one_claw_dir_default(tmp_path, monkeypatch):
     # ...unless a home is given (migrate --home).
     assert plan_home(tmp_path / "claw", tmp_path / "h") == tmp_path / "h"
     assert plan_home(None, str(tmp_path / "h")) == tmp_path / "h"
+
+
+# --- hostile configs: detection never raises, never blocks the event loop ---------------
+
+
+def telegram_config(padding: int = 0) -> str:
+    """A JSON5 openclaw.json that configures Telegram, grown by ``padding`` agents."""
+    agents = "".join(f"  {{id: 'agent-{i}', /* c */ model: 'anthropic/b',}},\n"
+                     for i in range(padding))
+    return ("{\n  // JSON5\n  channels: {telegram: {botToken: 'x:y',},},\n"
+            f"  agents: {{list: [\n{agents}]}},\n}}\n")
+
+
+@pytest.mark.parametrize("hostile", ["deep", "huge", "fifo"])
+async def test_a_hostile_openclaw_json_is_passed_over_quietly(tmp_path, hostile):
+    claw = tmp_path / "claw"
+    claw.mkdir()
+    config = claw / "openclaw.json"
+    if hostile == "deep":  # json raised RecursionError here: a traceback on every launch
+        config.write_text('{"channels": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    elif hostile == "huge":  # 98 MB: never read (sparse, so quick to make)
+        config.write_text(telegram_config())
+        os.truncate(config, 98_000_000)
+    else:  # a FIFO would block the open for ever
+        os.mkfifo(config)
+    found = await detect(claw, timeout=0.1)
+    # The folder is there, so the step runs; its plan says what is wrong with the file.
+    assert found.exists and found.is_dir and not found.auto_skip
+    assert found.channels == () and found.gateway_port == DEFAULT_GATEWAY_PORT
+
+
+class GatedReading(ConfigReading):
+    """Holds the parse (in its thread) at its first check until the event loop has shown
+    progress, so the test proves the loop is free meanwhile - without timing anything."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shown = threading.Event()
+        self.threads: set[int] = set()
+        self.waited_in_vain = False
+
+    def check(self, done: int) -> None:
+        self.threads.add(threading.get_ident())
+        if not self.shown.is_set() and not self.shown.wait(30):
+            self.waited_in_vain = True
+        super().check(done)
+
+
+async def test_openclaw_json_is_parsed_off_the_event_loop_with_progress_on_it(tmp_path):
+    claw = tmp_path / "claw"
+    claw.mkdir()
+    (claw / "openclaw.json").write_text(telegram_config(padding=20))
+    reading = GatedReading()
+    seen: list[tuple[int, Path | None, int]] = []
+
+    def progress(now: ConfigReading) -> None:
+        seen.append((threading.get_ident(), now.path, now.total))
+        if now.total:  # the parse is under way (and waits for this)
+            reading.shown.set()
+
+    config = await _load_config_off_loop(claw, progress, reading)
+    loop_thread = threading.get_ident()
+    assert not reading.waited_in_vain, "progress never reached the event loop"
+    assert seen and all(thread == loop_thread for thread, _, _ in seen)
+    assert seen[-1][1] == claw / "openclaw.json" and seen[-1][2] > 0
+    assert reading.threads and loop_thread not in reading.threads
+    assert config["channels"]["telegram"]["botToken"] == "x:y"
+    assert reading.done == reading.total
+
+
+def test_a_reader_told_to_stop_gives_up_and_detection_uses_nothing(tmp_path):
+    claw = tmp_path / "claw"
+    claw.mkdir()
+    (claw / "openclaw.json").write_text(telegram_config(padding=5))
+    reading = ConfigReading(stop=True)
+    assert load_config_quietly(claw, reading) == {}
+    assert load_config_quietly(claw, ConfigReading())["channels"]["telegram"]
+
+
+# JSON5 as OpenClaw users write it, generated: the rewrite into JSON must give back the very
+# value, whichever quoting, comments and trailing commas were used.
+_KEY = st.from_regex(r"[A-Za-z_$][A-Za-z0-9_$]{0,6}", fullmatch=True)
+_TEXT = st.text(alphabet=st.sampled_from(list("ab '\"\\/*,:{}[]\n\té")), max_size=8)
+_VALUE = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | _TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEY, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def _json5(value: object, draw) -> str:
+    gap = draw(st.sampled_from(["", " ", "\n", " // note\n", " /* note */ "]))
+    if isinstance(value, dict):
+        items = []
+        for key, item in value.items():
+            style = draw(st.sampled_from(["bare", "double", "single"]))
+            shown = key if style == "bare" and key not in ("true", "false", "null") else (
+                json.dumps(key) if style != "single" else "'" + key + "'")
+            items.append(f"{gap}{shown}: {_json5(item, draw)}")
+        trailing = "," if items and draw(st.booleans()) else ""
+        return "{" + ",".join(items) + trailing + gap + "}"
+    if isinstance(value, list):
+        items = [gap + _json5(item, draw) for item in value]
+        trailing = "," if items and draw(st.booleans()) else ""
+        return "[" + ",".join(items) + trailing + gap + "]"
+    if isinstance(value, str) and draw(st.booleans()):
+        body = value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")
+        return "'" + body.replace("\t", "\\t") + "'"
+    return json.dumps(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(_KEY, _VALUE, max_size=5), st.data())
+def test_json5_in_any_mix_of_styles_reads_back_as_the_value(value, data):
+    assert parse_config_text(_json5(value, data.draw)) == value

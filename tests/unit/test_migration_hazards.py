@@ -189,3 +189,105 @@ def test_claw_dir_that_cannot_be_read_is_one_error_item_as_nobody(world_dir, nob
     assert done.returncode == 0, done.stderr
     items = json.loads(done.stdout)
     assert list(items) == ["config:claw_dir"] and "permission denied" in items["config:claw_dir"][1]
+
+
+# --- files too deep or too large (every parser is bounded; see hermes_tui/limits.py) ------
+
+
+def nested(depth: int, leaf: str = "1") -> str:
+    """JSON with ``depth`` arrays inside each other (the outermost counts as 1)."""
+    return "[" * depth + leaf + "]" * depth
+
+
+def test_deeply_nested_openclaw_json_is_an_error_item_naming_the_file(tmp_path):
+    # 100,000 levels: json raised RecursionError, a traceback from every front end.
+    claw = build_claw_tree(tmp_path / "claw", config_text='{"agents": ' + nested(100_000) + "}")
+    _, profile = make_profile(tmp_path)
+    plan = build_plan(claw, profile)
+    item = plan.get("config:openclaw.json")
+    assert item.status is ItemStatus.error and item.source == "openclaw.json"
+    assert "nested more than 100 levels deep" in item.reason
+    assert "the rest proceeds" in item.reason
+    assert plan.get("soul").status is ItemStatus.migrated
+
+
+@pytest.mark.parametrize("json5", [False, True], ids=["json", "json5"])
+def test_nesting_up_to_the_limit_is_read_and_one_more_level_is_not(tmp_path, json5):
+    # {"agents": {"defaults": {"model": "anthropic/b", "deep": [[...]]}}}: 3 + arrays.
+    def config(arrays: int) -> str:
+        body = f'{{"agents": {{"defaults": {{"model": "anthropic/b", "deep": {nested(arrays)}}}}}}}'
+        return body.replace('"agents"', "// JSON5\nagents") if json5 else body
+
+    _, profile = make_profile(tmp_path)
+    fits = build_plan(build_claw_tree(tmp_path / "fits", config_text=config(97)), profile)
+    assert fits.get("model").status is ItemStatus.migrated
+    over = build_plan(build_claw_tree(tmp_path / "over", config_text=config(98)), profile)
+    assert over.get("config:openclaw.json").status is ItemStatus.error
+
+
+def test_openclaw_json_over_the_size_limit_is_refused_unread_saying_size_and_limit(tmp_path):
+    claw = build_claw_tree(tmp_path / "claw")
+    with open(claw / "openclaw.json", "r+b") as handle:  # 98 MB, sparse: nothing to write
+        handle.truncate(98_000_000)
+    _, profile = make_profile(tmp_path)
+    plan = build_plan(claw, profile)
+    item = plan.get("config:openclaw.json")
+    assert item.status is ItemStatus.error
+    assert item.reason.startswith("openclaw.json is 93.5 MiB, more than the 8 MiB the wizard reads.")
+    assert plan.get("soul").status is ItemStatus.migrated
+
+
+def test_other_json_of_the_claw_folder_is_bounded_too(tmp_path):
+    claw = build_claw_tree(tmp_path / "claw")
+    (claw / "exec-approvals.json").write_text('{"agents": ' + nested(50_000) + "}")
+    (claw / "agents/main/agent/auth-profiles.json").write_text(nested(50_000))
+    with open(claw / "credentials/telegram-default-allowFrom.json", "r+b") as handle:
+        handle.truncate(9 * 1024 * 1024)
+    _, profile = make_profile(tmp_path)
+    plan = build_plan(claw, profile, migrate_secrets=True)
+    assert plan.get("command_allowlist").status is ItemStatus.error
+    assert "nested more than 100 levels" in plan.get("command_allowlist").reason
+    auth = plan.get("source:agents/main/agent/auth-profiles.json")
+    assert auth.status is ItemStatus.error and "nested more than 100 levels" in auth.reason
+    allow = plan.get("source:telegram-default-allowFrom.json")
+    assert allow.status is ItemStatus.error
+    assert "9.0 MiB, more than the 8 MiB the wizard reads" in allow.reason
+    assert plan.get("model").status is ItemStatus.migrated
+
+
+def test_a_claw_env_over_its_limit_is_an_error_item(tmp_path):
+    claw = build_claw_tree(tmp_path / "claw")
+    with open(claw / ".env", "r+b") as handle:
+        handle.truncate(2 * 1024 * 1024)
+    _, profile = make_profile(tmp_path)
+    plan = build_plan(claw, profile)
+    item = plan.get("source:.env")
+    assert item.status is ItemStatus.error
+    assert item.reason == ".env is 2.0 MiB, more than the 1 MiB the wizard reads."
+
+
+def test_a_fifo_named_openclaw_json_is_an_error_item_not_a_hang(tmp_path):
+    claw = build_claw_tree(tmp_path / "claw")
+    (claw / "openclaw.json").unlink()
+    os.mkfifo(claw / "openclaw.json")
+    _, profile = make_profile(tmp_path)
+    plan = build_plan(claw, profile)
+    item = plan.get("config:openclaw.json")
+    assert item.status is ItemStatus.error and "not a regular file" in item.reason
+
+
+@pytest.mark.parametrize("hostile", ["deep", "large"])
+def test_a_hostile_profile_config_yaml_is_an_error_not_a_traceback(tmp_path, hostile):
+    claw = build_claw_tree(tmp_path / "claw")
+    _, profile = make_profile(tmp_path)
+    config = profile / "config.yaml"
+    if hostile == "deep":
+        config.write_text("model: " + nested(5_000) + "\n")
+    else:
+        with open(config, "r+b") as handle:
+            handle.truncate(9 * 1024 * 1024)
+    plan = build_plan(claw, profile)
+    errors = [i for i in plan.items if i.status is ItemStatus.error]
+    said = "100 levels deep" if hostile == "deep" else "the file is too large"
+    assert errors and all("config.yaml" in i.reason and said in i.reason for i in errors)
+    assert plan.get("soul").status is ItemStatus.migrated

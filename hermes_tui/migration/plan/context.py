@@ -16,10 +16,14 @@ from ruamel.yaml.comments import CommentedMap
 
 from hermes_tui.envfile import parse_env
 from hermes_tui.fsutil import describe_os_error
+from hermes_tui.limits import MAX_CONFIG_BYTES, MAX_ENV_BYTES, read_bounded
 from hermes_tui.migration.plan.edits import load_yaml_doc
 from hermes_tui.migration.plan.model import ItemKind, ItemStatus, PlanItem
 from hermes_tui.migration.plan.tree import SourceError, SourceTree
 from hermes_tui.yamledit import ConfigError
+
+#: Profile files the plan parses, and the most of each it reads.
+_PARSED = {".env": MAX_ENV_BYTES, "config.yaml": MAX_CONFIG_BYTES}
 
 
 @dataclass
@@ -36,6 +40,8 @@ class Context:
     base: dict[str, bytes | None] = field(default_factory=dict)
     #: Profile files that could not be read: path -> why.
     target_errors: dict[str, str] = field(default_factory=dict)
+    #: Why the profile's config.yaml could not be parsed (None: not tried, or it could).
+    config_doc_error: str | None = None
     # -- produced by the mappers, in registry order --------------------------------------
     #: openclaw.json, parsed ({} when missing or malformed). Written by "config".
     config: dict[str, Any] = field(default_factory=dict)
@@ -75,7 +81,12 @@ class Context:
         if rel not in self.base and rel not in self.target_errors:
             path = self.profile / rel
             try:
-                self.base[rel] = path.read_bytes() if path.exists() else None
+                if not path.exists():
+                    self.base[rel] = None
+                elif rel in _PARSED:  # parsed, so bounded; others are copied byte for byte
+                    self.base[rel] = read_bounded(path, _PARSED[rel])
+                else:
+                    self.base[rel] = path.read_bytes()
             except OSError as exc:
                 self.target_errors[rel] = describe_os_error(exc, path, action="read")
         return self.base.get(rel)
@@ -92,13 +103,18 @@ class Context:
             raise SourceError(f"the profile's {rel} is not UTF-8 text; fix it and plan again.") from None
 
     def config_doc(self) -> CommentedMap | None:
+        """The profile's config.yaml, parsed afresh for each caller; a file that cannot
+        be parsed is judged once (a hostile one can take a second to refuse)."""
+        if self.config_doc_error is not None:
+            raise SourceError(self.config_doc_error)
         text = self.target_text("config.yaml")
         if text is None:
             return None
         try:
             return load_yaml_doc(text.removeprefix("\ufeff"))
         except ConfigError as exc:
-            raise SourceError(f"the profile's config.yaml cannot be read as YAML: {exc}") from None
+            self.config_doc_error = f"the profile's config.yaml cannot be read as YAML: {exc}"
+            raise SourceError(self.config_doc_error) from None
 
     def env_values(self) -> dict[str, str]:
         text = self.target_text(".env")

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from hermes_tui.envfile import parse_env
-from hermes_tui.migration.detect import ConfigSyntaxError, config_file, parse_config_text
+from hermes_tui.limits import MAX_ENV_BYTES
+from hermes_tui.migration.detect import ConfigSyntaxError, config_file
 from hermes_tui.migration.plan.context import Context
 from hermes_tui.migration.plan.model import ItemKind
 from hermes_tui.migration.plan.tree import SourceError, SourceTree, dig
@@ -27,8 +28,7 @@ def read_config(ctx: Context) -> None:
                  "no openclaw.json: settings, channels and keys are not migrated")
         return
     try:
-        text = ctx.tree.read_text(path)
-        ctx.config = parse_config_text(text)
+        ctx.config = ctx.tree.read_json(path)
     except SourceError as exc:
         ctx.error(ItemKind.config, "config:openclaw.json", name, "—",
                   f"{exc} Settings from it are left out; the rest proceeds.")
@@ -43,7 +43,7 @@ def read_claw_env(ctx: Context) -> None:
     if not path.exists() and not path.is_symlink():
         return
     try:
-        ctx.claw_env = parse_env(ctx.tree.read_text(path))
+        ctx.claw_env = parse_env(ctx.tree.read_text(path, MAX_ENV_BYTES))
     except SourceError as exc:
         ctx.error(ItemKind.secret, "source:.env", ".env", ".env", str(exc))
 

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from hermes_tui.fsutil import describe_os_error
+from hermes_tui.limits import MAX_CONFIG_BYTES, FileTooLarge, read_bounded
+from hermes_tui.migration.detect import parse_config_text
 
 RUNS_DIR = "migration/openclaw"
 UNDONE_MARKER = "UNDONE"
@@ -53,19 +55,26 @@ class SourceTree:
                 "not followed, not copied."
             )
 
-    def read_bytes(self, path: Path) -> bytes:
+    def read_bytes(self, path: Path, limit: int | None = None) -> bytes:
+        """The file's bytes (at most ``limit``: a larger file is a ``SourceError`` naming
+        its size and the limit, and is not read)."""
         self.check_inside(path)
         try:
             st = path.stat()
             if not stat.S_ISREG(st.st_mode):
                 raise SourceError(f"{self.name(path)} is not a regular file.")
-            with open(path, "rb") as handle:
-                return handle.read()
+            if limit is None:
+                with open(path, "rb") as handle:
+                    return handle.read()
+            return read_bounded(path, limit)
+        except FileTooLarge as exc:
+            raise SourceError(exc.sentence(self.name(path))) from None
         except OSError as exc:
             raise SourceError(describe_os_error(exc, path, action="read")) from None
 
-    def read_text(self, path: Path) -> str:
-        data = self.read_bytes(path)
+    def read_text(self, path: Path, limit: int = MAX_CONFIG_BYTES) -> str:
+        """A text file the plan parses (JSON, .env, Markdown): UTF-8, at most ``limit``."""
+        data = self.read_bytes(path, limit)
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -73,6 +82,11 @@ class SourceTree:
                 f"{self.name(path)} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
                 f"{exc.start}); convert it to UTF-8 and plan again."
             ) from None
+
+    def read_json(self, path: Path) -> dict[str, Any]:
+        """A JSON (or JSON5) object file of the Claw folder: ``SourceError`` when it cannot
+        be read or is too large, ``ConfigSyntaxError`` when it is malformed or too deep."""
+        return parse_config_text(self.read_text(path))
 
     def walk(self, top: Path) -> tuple[list[tuple[str, bytes, int]], list[str], list[str]]:
         """Files under ``top`` as (relative path, bytes, mode), link escapes, other errors.

@@ -15,8 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.widgets import Input, Label, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Input, Label, Static
 
 from hermes_tui.bridge.router import (
     LOCAL_PORTS,
@@ -32,7 +31,7 @@ from hermes_tui.state import StepId, StepStatus
 from hermes_tui.steps.bridge import BridgeStep, Listing, SyncError, choose_default
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
-from hermes_tui.ui.widgets.badge import badge
+from hermes_tui.ui.widgets.model_list import ModelList
 from hermes_tui.ui.widgets.problem_view import ProblemView
 from hermes_tui.ui.widgets.status_line import StatusLine
 
@@ -71,16 +70,20 @@ class BridgeScreen(StepScreen):
                     placeholder="none", id="router-key")
         yield Static("", id="router-urls", classes="note")
         yield StatusLine(id="bridge-status", classes="summary")
-        yield OptionList(id="models")
+        yield ModelList(id="models")
         yield ProblemView(id="bridge-problem")
 
     def on_mount(self) -> None:
         self.can_advance = self.wizard.state.status(self.STEP) is StepStatus.DONE
-        self.query_one("#models", OptionList).display = False
+        self.query_one("#models", ModelList).display = False
         self.call_after_refresh(self._start)
 
     def enter_pressed(self) -> bool:
-        """Enter in a field lists again if the URL or key changed; otherwise it means Next."""
+        """Enter on a model makes it the default; in a field it lists again if the URL or
+        key changed; otherwise it means Next."""
+        if isinstance(self.focused, ModelList):
+            self.focused.action_select()
+            return True
         if isinstance(self.focused, Input) and self._inputs() != self._listed:
             self._refresh()
             return True
@@ -98,10 +101,10 @@ class BridgeScreen(StepScreen):
     def action_refresh(self) -> None:
         self._refresh()
 
-    @on(OptionList.OptionSelected, "#models")
-    def _pick_default(self, event: OptionList.OptionSelected) -> None:
-        if event.option_id and any(m.id == event.option_id for m in self._served):
-            self._default = event.option_id
+    @on(ModelList.Selected, "#models")
+    def _pick_default(self, event: ModelList.Selected) -> None:
+        if event.row.mark is not Badge.GONE:
+            self._default = event.row.id
             self._sync()
 
     # -- work ------------------------------------------------------------------------
@@ -205,21 +208,14 @@ class BridgeScreen(StepScreen):
                              ("Hermes calls    ", "bold"), inside, (f"  ({how})", "$text-muted")))
 
     def _show_rows(self, synced: Synced | None, pending: bool = False) -> dict[str, Badge]:
-        listing = self.query_one("#models", OptionList)
+        listing = self.query_one("#models", ModelList)
         if synced is None:
-            listing.clear_options()
+            listing.clear()
             listing.display = False
             return {}
         marks = badges([m.id for m in self._served], synced)
         owners = {m.id: m.owned_by for m in self._served}
-        options = []
-        for model_id, mark in marks.items():
-            default = "★ " if model_id == self._default else "  "
-            owner = f"  {owners[model_id]}" if owners.get(model_id) else ""
-            options.append(Option(Content.assemble(
-                default, (model_id, "bold" if default.strip() else ""), (owner, "$text-muted"),
-                "  ", badge(mark)), id=model_id, disabled=mark is Badge.GONE))
-        listing.set_options(options)
+        listing.show(marks, owners, self._default)
         listing.display = True
         listing.border_title = "Models (★ default)"
         return marks

@@ -19,6 +19,8 @@ from textual.reactive import reactive
 from textual.widgets import ContentSwitcher, OptionList, Static
 from textual.widgets.option_list import Option
 
+from hermes_tui.limits import format_size
+from hermes_tui.migration.detect import ConfigReading
 from hermes_tui.migration.plan import ItemStatus, Plan, PlanError, PlanItem
 from hermes_tui.paths import display_path
 from hermes_tui.state import StepId, StepStatus
@@ -108,7 +110,7 @@ class MigrationScreen(StepScreen):
     async def _detect(self) -> None:
         settings = self.wizard.settings
         flow = self.wizard.flow
-        found = await migration.find_claw(settings.claw_dir)
+        found = await migration.find_claw(settings.claw_dir, self._show_reading)
         reason = migration.auto_skip_reason(found)
         if reason is not None:
             migration.skip(flow, reason)
@@ -116,6 +118,8 @@ class MigrationScreen(StepScreen):
             self.wizard.finish_step(self.STEP, StepStatus.SKIPPED, reason)
             return
         self._found = found
+        self.query_one("#claw-summary", Static).update(
+            f"Planning the migration from {display_path(found.path)}… (a dry run)")
         try:
             self.plan = await migration.make_plan(flow, found, self._profile_dir(),
                                                   settings.claw_dir)
@@ -128,6 +132,15 @@ class MigrationScreen(StepScreen):
         self._redraw()
         self.query_one("#plan-items", OptionList).focus()
         self.can_advance = True  # Next without Apply: done as a dry run (as setup's)
+
+    def _show_reading(self, reading: ConfigReading) -> None:
+        """While a large openclaw.json is read (off the event loop): which, how far."""
+        if reading.path is None:
+            return
+        done = f", {100 * reading.done // reading.total}%" if reading.total and reading.done else ""
+        size = f" ({format_size(reading.total)}{done})" if reading.total else ""
+        self.query_one("#claw-summary", Static).update(
+            f"Looking for an OpenClaw setup… reading {display_path(reading.path)}{size}")
 
     def _profile_dir(self) -> Path:
         return self.wizard.settings.paths.profile_dir(self.wizard.state.profile or "")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from hermes_tui.channels import CATALOG
-from hermes_tui.migration.detect import ConfigSyntaxError, parse_config_text
+from hermes_tui.migration.detect import ConfigSyntaxError
 from hermes_tui.migration.plan.context import Context
 from hermes_tui.migration.plan.items import env_item
 from hermes_tui.migration.plan.model import ItemKind
@@ -129,7 +129,7 @@ def _telegram_allow_file(ctx: Context) -> list[str]:
     if not path.exists() and not path.is_symlink():
         return []
     try:
-        data = parse_config_text(ctx.tree.read_text(path))
+        data = ctx.tree.read_json(path)
     except (SourceError, ConfigSyntaxError) as exc:
         ctx.error(ItemKind.channel_settings, "source:telegram-default-allowFrom.json",
                   TELEGRAM_ALLOW_FILE, f".env {ALLOW_LISTS['telegram']}", str(exc))

@@ -13,7 +13,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
-from hermes_tui.migration.detect import ConfigSyntaxError, parse_config_text
+from hermes_tui.migration.detect import ConfigSyntaxError
 from hermes_tui.migration.plan.context import Context
 from hermes_tui.migration.plan.edits import Edit
 from hermes_tui.migration.plan.items import find_secrets_in, resolve_value, secret_item
@@ -130,7 +130,7 @@ def auth_profiles(ctx: Context) -> None:
     for path in sorted(base.glob("*/agent/auth-profiles.json")):
         name = ctx.tree.name(path)
         try:
-            data = parse_config_text(ctx.tree.read_text(path))
+            data = ctx.tree.read_json(path)
         except (SourceError, ConfigSyntaxError) as exc:
             ctx.error(ItemKind.secret, f"source:{name}", name, ".env", str(exc), secret=True)
             continue

@@ -10,7 +10,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
-from hermes_tui.migration.detect import ConfigSyntaxError, parse_config_text
+from hermes_tui.migration.detect import ConfigSyntaxError
 from hermes_tui.migration.mcp import plain
 from hermes_tui.migration.plan.context import Context
 from hermes_tui.migration.plan.edits import to_yaml
@@ -26,7 +26,7 @@ def command_allowlist(ctx: Context) -> None:
         return
     item_id, source, dest = "command_allowlist", "exec-approvals.json", "config.yaml command_allowlist"
     try:
-        data = parse_config_text(ctx.tree.read_text(path))
+        data = ctx.tree.read_json(path)
     except SourceError as exc:
         return ctx.error(ItemKind.command_allowlist, item_id, source, dest, str(exc))
     except ConfigSyntaxError as exc:
