@@ -39,7 +39,8 @@ DESCRIPTIONS = {
              "progress file the wizard resumes from.",
     "migrate": "Show (--dry-run) or apply the OpenClaw -> Hermes migration plan. Exit codes: "
                "0 done, 1 apply failed for some files, 2 usage or profile missing, "
-               "3 CLAW_CONFIG_NOT_FOUND, 4 unresolved conflicts (nothing written).",
+               "3 CLAW_CONFIG_NOT_FOUND, 4 unresolved conflicts (nothing written), "
+               "5 an earlier apply was interrupted (undo or finish it first).",
 }
 
 
