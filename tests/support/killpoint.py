@@ -115,6 +115,38 @@ def count(args: list[str], tmp: os.PathLike[str], **kwargs: Any) -> tuple[int, A
     return int(text), done
 
 
+APPLY = """\
+from datetime import datetime
+from pathlib import Path
+from hermes_tui.migration.apply import apply_plan
+from hermes_tui.migration.plan import build_plan
+plan = build_plan(Path({claw!r}), Path({profile!r}))
+apply_plan(plan, now=datetime.fromisoformat({now!r}))
+"""
+
+
+def interrupt_apply(claw: os.PathLike[str], profile: os.PathLike[str], scratch: os.PathLike[str],
+                    *, now: str = "2026-11-27T09:30:00", fraction: float = 0.5) -> Any:
+    """Kill an apply of ``claw`` into ``profile`` (plan defaults: no secrets) about
+    ``fraction`` of the way through its changes, with a fixed start time; returns the run
+    folder. The changes are counted on a copy of the profile first."""
+    import shutil
+    from pathlib import Path
+
+    twin = Path(scratch) / "interrupt-apply-twin"
+    shutil.copytree(profile, twin, symlinks=True)
+    total, done = count(["--exec", APPLY.format(claw=str(claw), profile=str(twin), now=now)],
+                        scratch)
+    assert done.returncode == 0, done.stderr
+    shutil.rmtree(twin)
+    killed = run(["--exec", APPLY.format(claw=str(claw), profile=str(profile), now=now)],
+                 kill_at=max(1, int(total * fraction)))
+    assert killed.returncode == -9, killed.stderr
+    runs = sorted((Path(profile) / "migration/openclaw").iterdir())
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
 def main() -> int:
     global _kill_at
     _kill_at = int(os.environ.pop("KILLPOINT_AT", "0") or 0)
