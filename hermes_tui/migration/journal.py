@@ -292,6 +292,24 @@ def interrupted_runs(profile_dir: Path) -> list[RunRecord]:
     return found
 
 
+def latest_applied(profile_dir: Path) -> RunRecord | None:
+    """The newest run into the profile that completed and was not undone, if any."""
+    runs = Path(profile_dir) / RUNS_DIR
+    try:
+        folders = sorted((p for p in runs.iterdir() if (p / MANIFEST).exists()
+                          and not (p / UNDONE_MARKER).exists()), reverse=True)
+    except OSError:
+        return None
+    for run_dir in folders:
+        try:
+            record = RunRecord.load(run_dir)
+        except RecordError:
+            continue
+        if record.state == APPLIED:
+            return record
+    return None
+
+
 def sweep_leftovers(profile_dir: Path) -> None:
     """Remove what kills left behind that no undo or finish needs, before a new apply:
     a run folder killed before its manifest was written (nothing in the profile had

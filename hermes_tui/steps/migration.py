@@ -34,6 +34,7 @@ from hermes_tui.migration.apply import (
     undo,
 )
 from hermes_tui.migration.detect import ERROR_NOT_FOUND, ClawDetection, detect, plan_home
+from hermes_tui.migration.journal import latest_applied
 from hermes_tui.migration.plan import Plan, PlanError, build_plan
 from hermes_tui.paths import display_path
 from hermes_tui.problem import Problem, ProblemError
@@ -117,6 +118,13 @@ async def make_plan(flow: Flow, found: ClawDetection, profile_dir: Path,
         raise ClawNotFound(Problem(
             found.not_found_message,
             subject=display_path(found.path) if found.path else None))
+    if flow.state.migration is not MigrationDecision.APPLIED:
+        # An apply that completed just before a kill, before the progress said so: the
+        # profile holds it, so the progress does too.
+        done = await asyncio.to_thread(latest_applied, profile_dir)
+        if done is not None:
+            flow.state.migration = MigrationDecision.APPLIED
+            flow.state.claw_dir = done.source or str(found.path)
     try:
         return await asyncio.to_thread(build_plan, found.path, profile_dir,
                                        migrate_secrets=migrate_secrets,

@@ -331,3 +331,20 @@ def test_a_full_disk_mid_apply_is_undone_to_the_byte(tmp_path, tmpfs):
     undone = killpoint.run(["migrate", "--undo", str(run_dir)])
     assert undone.returncode == 0, undone.stderr
     assert snapshot(profile) == before
+
+
+async def test_an_apply_the_progress_missed_is_recorded_when_the_step_looks_again(tmp_path):
+    """Killed after the apply ended but before the progress was saved: the next look at the
+    step finds the completed run and records the migration as applied, not a dry run."""
+    setup = Setup(tmp_path)
+    assert killpoint.run(setup.args()).returncode == 0  # the progress file knows nothing of it
+    state = WizardState(current_step=StepId.MIGRATION, profile="main")
+    flow = Flow(state, StateStore(setup.data / "wizard.toml"))
+    plan = await step.make_plan(flow, await step.find_claw(setup.claw), setup.profile, setup.claw)
+    assert plan.nothing_to_do
+    step.accept_dry_run(flow)
+    assert state.migration.value == "applied" and state.claw_dir == str(setup.claw)
+    undo(setup.run_dir())
+    state.migration = None
+    await step.make_plan(flow, await step.find_claw(setup.claw), setup.profile, setup.claw)
+    assert state.migration is None  # an undone run is not an apply
