@@ -1,4 +1,5 @@
-"""Carry out a migration plan, with a backup of everything replaced; undo it; finish it.
+"""Carry out a migration plan, with a backup of everything replaced, and finish one that
+was interrupted (``undo``, re-exported here, lives in ``migration.undo``).
 
 Each run gets ``<profile>/migration/openclaw/<YYYYmmddTHHMMSS>/`` holding ``backups/``
 (pre-write copies of every replaced file), ``archive/`` (reference copies, never
@@ -20,10 +21,7 @@ each target is checked to lie outside it before the write.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import re
 import stat
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,12 +44,14 @@ from hermes_tui.migration.journal import (
     RunRecord,
     Target,
     interrupted_runs,
+    read,
+    sha,
     sweep_leftovers,
+    sweep_temp,
     write_pending,
 )
 from hermes_tui.migration.plan import (
     RUNS_DIR,
-    UNDONE_MARKER,
     ItemStatus,
     Plan,
     PlanItem,
@@ -59,6 +59,7 @@ from hermes_tui.migration.plan import (
     default_mode,
 )
 from hermes_tui.migration.redact import redact_json, redact_text
+from hermes_tui.migration.undo import undo
 from hermes_tui.paths import display_path
 from hermes_tui.problem import Problem, ProblemError
 from hermes_tui.yamledit import ConfigError
@@ -133,42 +134,6 @@ class ApplyResult:
     @property
     def backup_dir(self) -> Path:
         return self.run_dir / "backups"
-
-
-def _sha(data: bytes | None) -> str | None:
-    return None if data is None else hashlib.sha256(data).hexdigest()
-
-
-def _read(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None
-
-
-# ``fsutil.atomic_write``'s temp files: ".<name>." + mkstemp's 8 random characters + ".tmp".
-_TEMP = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
-
-
-def _sweep_temp(profile: Path, targets: list[Target]) -> None:
-    """Remove the temp files a kill left beside ``targets`` (an atomic write stopped before
-    its rename); one listing per folder."""
-    names: dict[Path, set[str]] = {}
-    for target in targets:
-        path = profile / target.path
-        names.setdefault(path.parent, set()).add(path.name)
-    for folder, wanted in names.items():
-        try:
-            entries = os.listdir(folder)
-        except OSError:
-            continue
-        for entry in entries:
-            match = _TEMP.fullmatch(entry)
-            if match and match["name"] in wanted:
-                try:
-                    (folder / entry).unlink()
-                except FileNotFoundError:
-                    pass
 
 
 def new_run_dir(profile_dir: Path, now: datetime) -> Path:
@@ -292,10 +257,10 @@ def _record(plan: Plan, run_dir: Path, now: datetime) -> tuple[RunRecord, list[b
             continue
         if before is None:
             mode = composed.mode if composed.mode is not None else default_mode(rel)
-            targets.append(Target(rel, CREATED, _sha(composed.data), mode=mode,
+            targets.append(Target(rel, CREATED, sha(composed.data), mode=mode,
                                   span=keep(composed.data)))
         else:
-            targets.append(Target(rel, REPLACED, _sha(composed.data), _sha(before),
+            targets.append(Target(rel, REPLACED, sha(composed.data), sha(before),
                                   f"backups/{rel}", span=keep(composed.data)))
     for rel, data in plan.archive_files():
         run_files.append(RunFile(f"archive/{rel}", keep(data)))
@@ -332,7 +297,7 @@ def _carry_out(record: RunRecord, writer: _Writer, secrets: tuple[str, ...]) -> 
     records. A journal line that cannot be written stops the run (it stays interrupted,
     so undo and finish still know where it stood)."""
     landed = record.journal()
-    _sweep_temp(record.profile, record.targets[record.in_flight(landed):])
+    sweep_temp(record.profile, record.targets[record.in_flight(landed):])
     for index, target in enumerate(record.targets):
         if index in landed:
             continue
@@ -360,8 +325,8 @@ def _land(record: RunRecord, writer: _Writer, target: Target, path: Path) -> Non
     """Write one target, its backup first. Idempotent: a target that already holds the
     planned bytes (it landed just before a kill) is left as it is."""
     writer.guard(path)
-    current = _read(path)
-    now = _sha(current)
+    current = read(path)
+    now = sha(current)
     if now == target.after:
         return
     if now != target.before:
@@ -459,72 +424,3 @@ def render_summary(report: dict[str, Any], result: ApplyResult, now: datetime) -
     lines += ["", ("Undo restores every replaced file from backups/ and removes the files this "
                    "run created (the Undo key in the migration step).")]
     return "\n".join(lines) + "\n"
-
-
-# -- undo ------------------------------------------------------------------------------------
-
-
-def undo(run_dir: Path) -> list[str]:
-    """Put the profile back as it was before ``run_dir``'s apply, finished or interrupted.
-
-    Replaced files come back from ``backups/``; files the run created are removed, and so
-    are folders it created once empty. A file changed since the apply is saved under
-    ``run_dir/undo-saved/`` before it is restored. Of an interrupted run, only what the
-    journal says landed is undone, and the file that was in flight when it stopped only
-    if it holds what the run wrote. Undo may itself be interrupted and run again. Returns
-    the profile-relative paths it restored or removed; an already undone run returns [].
-    Raises ``RecordError`` when the run's record is missing or unreadable.
-    """
-    run_dir = Path(run_dir)
-    if (run_dir / UNDONE_MARKER).exists():
-        return []
-    record = RunRecord.load(run_dir)
-    landed = record.journal() if record.state == APPLYING else {}
-    in_flight = record.in_flight(landed)
-    ours = []
-    for index, target in enumerate(record.targets):
-        if record.state == APPLYING:
-            if index > in_flight or (index in landed and landed[index][0] != WRITTEN):
-                continue  # never written by this run
-            if (index == in_flight and index not in landed
-                    and _sha(_read(record.profile / target.path)) != target.after):
-                continue  # the kill came before this file landed
-        ours.append(target)
-    # Created files go first: removing them frees the room restoring the others may need
-    # (an apply stopped by a full disk).
-    ours.sort(key=lambda target: target.action != CREATED)
-    done = [target.path for target in ours if _undo_one(record, target)]
-    # Temp files of an apply, or of an earlier undo, that a kill stopped mid-write.
-    _sweep_temp(record.profile, record.targets if record.state == APPLIED
-                else record.targets[:in_flight + 1])
-    for rel in reversed(record.dirs_created):
-        try:
-            (record.profile / rel).rmdir()
-        except OSError:
-            pass  # not empty (someone added files), already gone, or never made: leave it
-    atomic_write(run_dir / UNDONE_MARKER,
-                 f"undone at {datetime.now().isoformat(timespec='seconds')}\n".encode(), 0o600)
-    record.forget_pending()
-    return done
-
-
-def _undo_one(record: RunRecord, target: Target) -> bool:
-    path = record.profile / target.path
-    current = _read(path)
-    now = _sha(current)
-    if target.before is not None and now == target.before:
-        return False  # already restored (an undo stopped half way and run again)
-    if current is not None and now != target.after:
-        saved = record.run_dir / "undo-saved" / target.path
-        saved.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        atomic_write(saved, current, mode=0o600)
-    if target.action == REPLACED:
-        backup = record.run_dir / str(target.backup)
-        mode = stat.S_IMODE(backup.stat().st_mode)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        atomic_write(path, backup.read_bytes(), mode=mode)
-        return True
-    if current is not None:
-        path.unlink()
-        return True
-    return False

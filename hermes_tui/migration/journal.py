@@ -23,6 +23,7 @@ that one may or may not have landed (its bytes tell), and none after it was touc
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -253,6 +254,44 @@ class RunRecord:
                 (self.run_dir / name).unlink()
             except FileNotFoundError:
                 pass
+
+
+def sha(data: bytes | None) -> str | None:
+    """A file's sha256 as the record keeps it (None: no file)."""
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+def read(path: Path) -> bytes | None:
+    """A file's bytes, or None when there is none."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+# ``fsutil.atomic_write``'s temp files: ".<name>." + mkstemp's 8 random characters + ".tmp".
+_TEMP = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
+
+
+def sweep_temp(profile: Path, targets: list[Target]) -> None:
+    """Remove the temp files a kill left beside ``targets`` (an atomic write stopped before
+    its rename); one listing per folder."""
+    names: dict[Path, set[str]] = {}
+    for target in targets:
+        path = profile / target.path
+        names.setdefault(path.parent, set()).add(path.name)
+    for folder, wanted in names.items():
+        try:
+            entries = os.listdir(folder)
+        except OSError:
+            continue
+        for entry in entries:
+            match = _TEMP.fullmatch(entry)
+            if match and match["name"] in wanted:
+                try:
+                    (folder / entry).unlink()
+                except FileNotFoundError:
+                    pass
 
 
 def write_pending(run_dir: Path, chunks: list[bytes]) -> None:
