@@ -57,7 +57,7 @@ def undo(run_dir: Path) -> list[str]:
     done = [target.path for target in ours if _undo_one(record, target)]
     # Temp files of an apply, or of an earlier undo, that a kill stopped mid-write.
     sweep_temp(record.profile, record.targets if record.state == APPLIED
-                else record.targets[:in_flight + 1])
+               else record.targets[:in_flight + 1])
     for rel in reversed(record.dirs_created):
         try:
             (record.profile / rel).rmdir()
