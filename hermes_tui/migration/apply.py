@@ -178,15 +178,15 @@ class _Writer:
 
 
 def apply_plan(plan: Plan, *, now: datetime | None = None) -> ApplyResult:
-    """Apply the selected items of ``plan``. Raises ``ConflictsPending`` when any selected
-    item is still an unresolved conflict, ``InterruptedRunPending`` when an earlier apply
-    into the profile was interrupted (nothing is written then)."""
+    """Apply the selected items of ``plan``. Raises ``InterruptedRunPending`` when an
+    earlier apply into the profile was interrupted, ``ConflictsPending`` when any selected
+    item is still an unresolved conflict (nothing is written then)."""
+    stopped = interrupted_runs(plan.profile_dir)
+    if stopped:  # first: a plan of a half-migrated profile is not worth resolving
+        raise InterruptedRunPending(stopped[0])
     pending = plan.unresolved_conflicts()
     if pending:
         raise ConflictsPending(pending)
-    stopped = interrupted_runs(plan.profile_dir)
-    if stopped:
-        raise InterruptedRunPending(stopped[0])
     sweep_leftovers(plan.profile_dir)
     now = now or datetime.now()
     run_dir = new_run_dir(plan.profile_dir, now)
@@ -294,30 +294,31 @@ def _missing_dirs(profile: Path, run_dir: Path, targets: list[Target]) -> list[s
 
 def _carry_out(record: RunRecord, writer: _Writer, secrets: tuple[str, ...]) -> ApplyResult:
     """Write every target the journal does not list yet, then the run's own files and
-    records. A journal line that cannot be written stops the run (it stays interrupted,
-    so undo and finish still know where it stood)."""
+    records. A journal line that cannot be written stops the run: it stays interrupted,
+    for undo or finish."""
     landed = record.journal()
     sweep_temp(record.profile, record.targets[record.in_flight(landed):])
-    for index, target in enumerate(record.targets):
-        if index in landed:
-            continue
-        path = record.profile / target.path
-        try:
-            _land(record, writer, target, path)
-            done, why = WRITTEN, None
-        except OSError as exc:
-            done, why = FAILED, describe_os_error(exc, exc.filename or path)
-        except ApplyError as exc:
-            done, why = FAILED, f"{target.path}: {exc}"
-        try:
-            record.note(index, done, why)
-        except OSError as exc:
-            raise ApplyError(Problem(
-                f"The apply stopped: {describe_os_error(exc, exc.filename or record.run_dir / JOURNAL)}",
-                "Fix that, then finish the run or undo it (the wizard's Claw migration "
-                f"step, or hermes-tui migrate --finish / --undo {display_path(record.run_dir)}).",
-                subject=display_path(record.run_dir))) from exc
-        landed[index] = (done, why)
+    try:
+        with record.journal_writer() as journal:
+            for index, target in enumerate(record.targets):
+                if index in landed:
+                    continue
+                path = record.profile / target.path
+                try:
+                    _land(record, writer, target, path)
+                    done, why = WRITTEN, None
+                except OSError as exc:
+                    done, why = FAILED, describe_os_error(exc, exc.filename or path)
+                except ApplyError as exc:
+                    done, why = FAILED, f"{target.path}: {exc}"
+                journal.note(index, done, why)
+                landed[index] = (done, why)
+    except OSError as exc:
+        raise ApplyError(Problem(
+            f"The apply stopped: {describe_os_error(exc, exc.filename or record.run_dir / JOURNAL)}",
+            "Fix that, then finish the run or undo it (the wizard's Claw migration "
+            f"step, or hermes-tui migrate --finish / --undo {display_path(record.run_dir)}).",
+            subject=display_path(record.run_dir))) from exc
     return _conclude(record, writer, landed, secrets)
 
 

@@ -28,6 +28,8 @@ EXIT_USAGE = 2
 EXIT_CLAW_NOT_FOUND = 3
 EXIT_CONFLICTS = 4
 EXIT_INTERRUPTED = 5
+#: Paths an undo lists (a run may have thousands).
+SHOWN = 20
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,8 +87,10 @@ def _undo(run_dir: Path) -> int:
         return EXIT_APPLY_FAILED
     print(f"Undone: {len(restored)} file(s) restored or removed." if restored
           else "Nothing to undo (already undone).")
-    for rel in restored:
+    for rel in restored[:SHOWN]:
         print(f"  {rel}")
+    if len(restored) > SHOWN:
+        print(f"  … and {len(restored) - SHOWN} more")
     return EXIT_OK
 
 

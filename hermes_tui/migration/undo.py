@@ -11,7 +11,6 @@ from pathlib import Path
 
 from hermes_tui.fsutil import atomic_write
 from hermes_tui.migration.journal import (
-    APPLIED,
     APPLYING,
     CREATED,
     REPLACED,
@@ -30,9 +29,9 @@ def undo(run_dir: Path) -> list[str]:
 
     Replaced files come back from ``backups/``; files the run created are removed, and so
     are folders it created once empty. A file changed since the apply is saved under
-    ``run_dir/undo-saved/`` before it is restored. Of an interrupted run, only what the
-    journal says landed is undone, and the file that was in flight when it stopped only
-    if it holds what the run wrote. Undo may itself be interrupted and run again. Returns
+    ``run_dir/undo-saved/`` before it is restored. Of an interrupted run, what the journal
+    says landed is undone, and any other file only if it holds what the run wrote. Undo
+    may itself be interrupted and run again. Returns
     the profile-relative paths it restored or removed; an already undone run returns [].
     Raises ``RecordError`` when the run's record is missing or unreadable.
     """
@@ -41,23 +40,20 @@ def undo(run_dir: Path) -> list[str]:
         return []
     record = RunRecord.load(run_dir)
     landed = record.journal() if record.state == APPLYING else {}
-    in_flight = record.in_flight(landed)
     ours = []
     for index, target in enumerate(record.targets):
-        if record.state == APPLYING:
-            if index > in_flight or (index in landed and landed[index][0] != WRITTEN):
-                continue  # never written by this run
-            if (index == in_flight and index not in landed
-                    and sha(read(record.profile / target.path)) != target.after):
-                continue  # the kill came before this file landed
+        if index in landed and landed[index][0] != WRITTEN:
+            continue  # it failed: never written by this run
+        if (record.state == APPLYING and index not in landed
+                and sha(read(record.profile / target.path)) != target.after):
+            continue  # not written yet (or someone else's since): not ours to undo
         ours.append(target)
     # Created files go first: removing them frees the room restoring the others may need
     # (an apply stopped by a full disk).
     ours.sort(key=lambda target: target.action != CREATED)
     done = [target.path for target in ours if _undo_one(record, target)]
     # Temp files of an apply, or of an earlier undo, that a kill stopped mid-write.
-    sweep_temp(record.profile, record.targets if record.state == APPLIED
-               else record.targets[:in_flight + 1])
+    sweep_temp(record.profile, record.targets)
     for rel in reversed(record.dirs_created):
         try:
             (record.profile / rel).rmdir()

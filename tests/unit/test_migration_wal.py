@@ -348,3 +348,22 @@ async def test_an_apply_the_progress_missed_is_recorded_when_the_step_looks_agai
     state.migration = None
     await step.make_plan(flow, await step.find_claw(setup.claw), setup.profile, setup.claw)
     assert state.migration is None  # an undone run is not an apply
+
+
+@pytest.mark.parametrize("kept", [0, 2])
+def test_undo_and_finish_need_no_journal_line_a_power_cut_lost(tmp_path, changes, applied, kept):
+    """The journal is fsynced every 64 lines only: a power cut may lose its tail (here cut
+    to ``kept`` lines, a torn half line after them). Files are judged by their bytes then."""
+    for how in ("undo", "finish"):
+        setup = killed_half_way(tmp_path / how, changes)
+        run_dir = setup.run_dir()
+        lines = (run_dir / JOURNAL).read_bytes().splitlines(keepends=True)
+        assert len(lines) > kept + 1
+        (run_dir / JOURNAL).write_bytes(b"".join(lines[:kept]) + lines[kept][:9])
+        assert interrupted_runs(setup.profile)[0].progress()[0] == kept
+        if how == "undo":
+            undo(run_dir)
+            assert snapshot(setup.profile) == setup.before
+        else:
+            assert finish_run(run_dir).errors == []
+            assert snapshot(setup.profile) == applied
