@@ -108,7 +108,7 @@ async def make_plan(flow: Flow, found: ClawDetection, profile_dir: Path,
     Raises ``MigrationError``: ``InterruptedApply`` (undo or finish it first),
     CLAW_CONFIG_NOT_FOUND, or the folders cannot be read.
     """
-    stopped = interrupted(profile_dir)
+    stopped = await asyncio.to_thread(interrupted, profile_dir)
     if stopped is not None:
         flow.fail(STEP, INTERRUPTED)
         raise InterruptedApply(stopped)
@@ -156,7 +156,7 @@ async def apply(flow: Flow, plan: Plan, claw_path: Path) -> ApplyResult:
         result = await asyncio.to_thread(apply_plan, plan)
     except (ApplyError, OSError) as error:
         flow.fail(STEP, APPLY_FAILED)
-        stopped = interrupted(plan.profile_dir)
+        stopped = await asyncio.to_thread(interrupted, plan.profile_dir)
         if stopped is not None:  # it began writing, then stopped: undo or finish it
             raise InterruptedApply(stopped) from error
         problem = error.problem if isinstance(error, ApplyError) else Problem(str(error))
@@ -166,8 +166,12 @@ async def apply(flow: Flow, plan: Plan, claw_path: Path) -> ApplyResult:
 
 async def finish(flow: Flow, run_dir: Path) -> ApplyResult:
     """Finish an interrupted apply from its record, and record it as ``apply`` does."""
+    def finish_and_source() -> tuple[ApplyResult, str]:
+        result = finish_run(run_dir)
+        return result, RunRecord.load(run_dir).source or ""
+
     try:
-        result = await asyncio.to_thread(finish_run, run_dir)
+        result, source = await asyncio.to_thread(finish_and_source)
     except (ApplyError, RecordError, OSError) as error:
         flow.fail(STEP, APPLY_FAILED)
         problem = getattr(error, "problem", None) or Problem(
@@ -175,7 +179,7 @@ async def finish(flow: Flow, run_dir: Path) -> ApplyResult:
             "Fix what the message names, then press f again, or undo the run with u.",
             subject=display_path(run_dir))
         raise MigrationError(problem) from error
-    return _applied(flow, result, RunRecord.load(run_dir).source or "")
+    return _applied(flow, result, source)
 
 
 def _applied(flow: Flow, result: ApplyResult, claw_path: Path | str) -> ApplyResult:
