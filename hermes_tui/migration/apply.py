@@ -313,13 +313,13 @@ def _carry_out(record: RunRecord, writer: _Writer, secrets: tuple[str, ...]) -> 
                     done, why = FAILED, f"{target.path}: {exc}"
                 journal.note(index, done, why)
                 landed[index] = (done, why)
-    except OSError as exc:
+        return _conclude(record, writer, landed, secrets)
+    except OSError as exc:  # the run's own record (a full disk): it stays interrupted
         raise ApplyError(Problem(
             f"The apply stopped: {describe_os_error(exc, exc.filename or record.run_dir / JOURNAL)}",
             "Fix that, then finish the run or undo it (the wizard's Claw migration "
             f"step, or hermes-tui migrate --finish / --undo {display_path(record.run_dir)}).",
             subject=display_path(record.run_dir))) from exc
-    return _conclude(record, writer, landed, secrets)
 
 
 def _land(record: RunRecord, writer: _Writer, target: Target, path: Path) -> None:
@@ -349,7 +349,7 @@ def _conclude(record: RunRecord, writer: _Writer, landed: dict[int, tuple[str, s
     """The run's own files, the report and summary, then the final manifest."""
     result = ApplyResult(record.run_dir, errors=list(record.errors))
     written: list[Target] = []
-    failed_paths = {line.split(":", 1)[0] for line in record.errors}
+    failed_paths = {line.split(":", 1)[0] for line in record.errors}  # "<path>: <why>"
     for index, target in enumerate(record.targets):
         done, why = landed[index]
         if done == WRITTEN:
