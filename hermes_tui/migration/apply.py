@@ -37,6 +37,7 @@ from hermes_tui.migration.journal import (
     FAILED,
     JOURNAL,
     MANIFEST,
+    PENDING,
     REPLACED,
     WRITTEN,
     RecordError,
@@ -333,6 +334,11 @@ def _land(record: RunRecord, writer: _Writer, target: Target, path: Path) -> Non
     if now != target.before:
         raise ApplyError("changed since the plan was made; plan again to see the new state")
     data = record.data(target.span)
+    if sha(data) != target.after:
+        raise RecordError(Problem(
+            f"{display_path(record.run_dir / PENDING)} does not hold what the run recorded for "
+            f"{target.path}: it cannot be finished.", "Undo the run, then plan and apply again.",
+            subject=display_path(record.run_dir)))
     if target.action == REPLACED:
         assert current is not None and target.backup is not None
         mode = stat.S_IMODE(path.stat().st_mode)

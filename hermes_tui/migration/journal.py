@@ -188,7 +188,7 @@ class RunRecord:
 
     def journal(self) -> dict[int, tuple[str, str | None]]:
         """Index → (written | failed, why) for each target that landed. A torn last line
-        (a power cut mid-append) is ignored: that target counts as in flight."""
+        (a power cut mid-append) ends it: that target is judged by its bytes."""
         try:
             raw = (self.run_dir / JOURNAL).read_bytes()
         except FileNotFoundError:
