@@ -240,13 +240,11 @@ def _record(plan: Plan, run_dir: Path, now: datetime) -> tuple[RunRecord, list[b
     targets: list[Target] = []
     run_files: list[RunFile] = []
     errors: list[str] = []
-    writer = _Writer(plan.profile_dir, plan.claw_dir, run_dir)
     for rel, edits in plan.active_edits().items():
         before = plan.base.get(rel)
         try:
-            writer.guard(plan.profile_dir / rel)
             composed = compose(rel, before, edits)
-        except (ApplyError, ValueError, ConfigError) as exc:
+        except (ValueError, ConfigError) as exc:
             errors.append(f"{rel}: {exc}")
             continue
         # Entries over a memory cap go to the run's overflow/ file the plan names, also
@@ -281,10 +279,14 @@ def _missing_dirs(profile: Path, run_dir: Path, targets: list[Target]) -> list[s
     """Folders the targets need that do not exist yet, parents first; the run folder's
     own (``migration/openclaw``) stay with the record and are left out."""
     missing: dict[str, None] = {}
+    seen: set[Path] = {profile}  # folders already looked at: thousands of files share them
     for target in targets:
         chain = []
         folder = (profile / target.path).parent
-        while folder != profile and folder.is_relative_to(profile) and not folder.exists():
+        while folder not in seen and folder != folder.parent:
+            seen.add(folder)
+            if folder.exists():
+                break
             chain.append(folder)
             folder = folder.parent
         for path in reversed(chain):
@@ -325,8 +327,8 @@ def _carry_out(record: RunRecord, writer: _Writer, secrets: tuple[str, ...]) -> 
 
 def _land(record: RunRecord, writer: _Writer, target: Target, path: Path) -> None:
     """Write one target, its backup first. Idempotent: a target that already holds the
-    planned bytes (it landed just before a kill) is left as it is."""
-    writer.guard(path)
+    planned bytes (it landed just before a kill) is left as it is. ``writer`` refuses any
+    path inside the Claw folder."""
     current = read(path)
     now = sha(current)
     if now == target.after:
