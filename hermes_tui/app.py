@@ -87,6 +87,22 @@ class HermesApp(App[int]):
             self.push_screen(self._screen_for(self.state.current_step))
         if self._notice:
             self.notify(self._notice, title="Progress file", severity="warning", timeout=20)
+        # The migration step says it itself; elsewhere a notice does (off the event loop:
+        # it imports the migration code).
+        opens_migration = (self.state.current_step is StepId.MIGRATION
+                           and not self.setup_complete)
+        if self.state.profile is not None and not opens_migration:
+            self.run_worker(self._interrupted_migration, thread=True, exit_on_error=False,
+                            group="start-notice")
+
+    def _interrupted_migration(self) -> None:
+        """Say at start when an apply of the OpenClaw migration was interrupted."""
+        from hermes_tui.steps.migration import interrupted_notice
+
+        notice = interrupted_notice(self.settings.paths.profile_dir(self.state.profile or ""))
+        if notice is not None:
+            self.call_from_thread(self.notify, notice, title="Claw migration",
+                                  severity="warning", timeout=20)
 
     def action_quit(self) -> None:
         """Ctrl+Q from anywhere: the step screen decides whether to ask first."""

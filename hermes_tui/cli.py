@@ -40,7 +40,9 @@ DESCRIPTIONS = {
     "migrate": "Show (--dry-run) or apply the OpenClaw -> Hermes migration plan. Exit codes: "
                "0 done, 1 apply failed for some files, 2 usage or profile missing, "
                "3 CLAW_CONFIG_NOT_FOUND, 4 unresolved conflicts (nothing written), "
-               "5 another hermes-tui is changing the data dir (nothing written).",
+               "5 another hermes-tui is changing the data dir (nothing written), "
+
+               "6 an earlier apply was interrupted (undo or finish it first).",
 }
 
 

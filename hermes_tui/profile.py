@@ -2,8 +2,10 @@
 
 A profile lives at ``<data>/profiles/<name>/`` in Hermes's own layout, so the container
 can mount it as ``HERMES_HOME``. Creating one is all-or-nothing: the tree is built in a
-hidden staging folder and renamed into place. An existing profile is reused and only what
-is missing is added; nothing of the user's is overwritten.
+hidden staging folder (``.<name>.creating-<pid>-<hex>``) and renamed into place. A staging
+folder whose process is gone (killed mid-creation) is removed by the next creation; hidden,
+it is never listed as a profile. An existing profile is reused and only what is missing is
+added; nothing of the user's is overwritten.
 """
 
 from __future__ import annotations
@@ -156,7 +158,8 @@ def create_profile(paths: Paths, name: str) -> ProfileOutcome:
     except OSError as exc:
         raise ProfileError(describe_os_error(exc, exc.filename or paths.profiles)) from exc
 
-    staging = paths.profiles / f".{name}.creating-{secrets.token_hex(4)}"
+    _sweep_staging(paths.profiles)
+    staging = paths.profiles / f".{name}{STAGING_MARK}{os.getpid()}-{secrets.token_hex(4)}"
     try:
         staging.mkdir(mode=0o700)
         _fill(staging, _expected_entries())
@@ -168,6 +171,39 @@ def create_profile(paths: Paths, name: str) -> ProfileOutcome:
             return _complete_existing(inspect_profile(paths, name))
         raise ProfileError(describe_os_error(exc, _user_facing(exc, staging, info.path))) from exc
     return ProfileOutcome(info.path, created=True)
+
+
+#: Between a profile's name and its creator's pid in a staging folder's name.
+STAGING_MARK = ".creating-"
+_STAGING_RE = re.compile(r"\.(?:[a-z0-9][a-z0-9_-]{0,63})\.creating-(?:(?P<pid>\d+)-)?[0-9a-f]+")
+
+
+def _sweep_staging(profiles: Path) -> None:
+    """Remove staging folders left by a creation that was killed: their process is gone.
+    (Folders named without a pid come from older versions, which never cleaned up.)"""
+    try:
+        entries = list(profiles.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        match = _STAGING_RE.fullmatch(entry.name)
+        if match is None or entry.is_symlink() or not entry.is_dir():
+            continue
+        if match["pid"] is not None and _alive(int(match["pid"])):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, as another user's process
+    return True
 
 
 def _user_facing(exc: OSError, staging: Path, final: Path) -> Path:

@@ -2,8 +2,11 @@
 
 Exit codes: 0 done (error items, if any, are listed), 1 the apply failed for some files,
 2 usage or profile missing, 3 CLAW_CONFIG_NOT_FOUND, 4 unresolved conflicts (nothing
-written), 5 another hermes-tui is changing the data dir (nothing written). ``--json`` prints a JSON array, one object per item, secrets redacted; every
-other message then goes to stderr so stdout stays parseable.
+written), 5 another hermes-tui is changing the data dir (nothing written), 6 an earlier
+apply into the profile was interrupted: nothing is planned or written until it is undone
+(``--undo RUN_DIR``) or finished (``--finish RUN_DIR``). ``--json`` prints a JSON array,
+one object per item, secrets redacted; every other message then goes to stderr so stdout
+stays parseable.
 """
 
 from __future__ import annotations
@@ -12,13 +15,22 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from hermes_tui.migration.apply import ApplyResult
+    from hermes_tui.problem import Problem
 
 EXIT_OK = 0
 EXIT_APPLY_FAILED = 1
 EXIT_USAGE = 2
 EXIT_CLAW_NOT_FOUND = 3
 EXIT_CONFLICTS = 4
+EXIT_INTERRUPTED = 6
+#: Paths an undo lists (a run may have thousands).
+SHOWN = 20
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,24 +52,89 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="what to do with every conflict (default ask: refuse to apply); "
                              "rename applies to skills, other conflicts are then skipped")
     parser.add_argument("--undo", metavar="RUN_DIR",
-                        help="undo an earlier apply from its run folder and exit")
+                        help="undo an earlier apply (finished or interrupted) from its run "
+                             "folder and exit")
+    parser.add_argument("--finish", metavar="RUN_DIR",
+                        help="finish an interrupted apply: write the rest of the plan it "
+                             "recorded, then exit")
 
 
 def _err(text: str) -> None:
     print(text, file=sys.stderr)
 
 
+def _problem(problem: Problem, lead: str = "hermes-tui migrate: ") -> None:
+    from hermes_tui.problem import problem_lines
+
+    for line in problem_lines(problem, lead=lead):
+        _err(line)
+
+
+def _undo(run_dir: Path) -> int:
+    from hermes_tui.fsutil import describe_os_error
+    from hermes_tui.migration.apply import RecordError, undo
+    from hermes_tui.paths import display_path
+
+    try:
+        restored = undo(run_dir)
+    except RecordError as exc:
+        _problem(exc.problem, lead=f"hermes-tui migrate: cannot undo {display_path(run_dir)}: ")
+        return EXIT_USAGE
+    except OSError as exc:
+        _err(f"hermes-tui migrate: the undo stopped: "
+             f"{describe_os_error(exc, exc.filename, action='restore')}")
+        _err(f"Fix: fix that, then run hermes-tui migrate --undo {display_path(run_dir)} again "
+             "(an undo can be repeated).")
+        return EXIT_APPLY_FAILED
+    print(f"Undone: {len(restored)} file(s) restored or removed." if restored
+          else "Nothing to undo (already undone).")
+    for rel in restored[:SHOWN]:
+        print(f"  {rel}")
+    if len(restored) > SHOWN:
+        print(f"  … and {len(restored) - SHOWN} more")
+    return EXIT_OK
+
+
+def _finish(run_dir: Path) -> int:
+    from hermes_tui.migration.apply import ApplyError, RecordError, finish_run
+    from hermes_tui.paths import display_path
+
+    try:
+        result = finish_run(run_dir)
+    except (RecordError, ApplyError) as exc:
+        _problem(exc.problem, lead=f"hermes-tui migrate: cannot finish {display_path(run_dir)}: ")
+        return EXIT_USAGE if isinstance(exc, RecordError) else EXIT_APPLY_FAILED
+    print(f"Finished: {len(result.created)} file(s) created, {len(result.replaced)} replaced, "
+          f"{len(result.archived)} archived in all.")
+    return _applied(result, print)
+
+
+def _applied(result: ApplyResult, info: Callable[[str], None]) -> int:
+    """Where the run's record is and how to undo it; exit 1 when some files were not written."""
+    from hermes_tui.paths import display_path
+
+    info(f"Backups, report and summary: {display_path(result.run_dir)}")
+    info(f"  report:  {display_path(result.report_path)}")
+    info(f"  undo:    hermes-tui migrate --undo {display_path(result.run_dir)}")
+    if result.errors:
+        for line in result.errors:
+            _err(f"  not written: {line}")
+        return EXIT_APPLY_FAILED
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
-    """Plan, apply or undo; apply and undo hold the data dir's writer lock (a second
+    """Plan, apply, undo or finish; all but a plan hold the data dir's writer lock (a second
     hermes-tui changing it is refused with ``EXIT_BUSY``, naming it)."""
     from hermes_tui.commands import lock_data_dir
     from hermes_tui.paths import Paths
 
-    if getattr(args, "dry_run", False) and not getattr(args, "undo", None):
+    target = getattr(args, "undo", None) or getattr(args, "finish", None)
+    if getattr(args, "dry_run", False) and not target:
         return _run(args)  # only reads
     root = Paths.resolve(getattr(args, "data_dir", None)).root
-    if getattr(args, "undo", None):
-        run_dir = Path(args.undo).expanduser().absolute()
+    if target:
+        run_dir = Path(target).expanduser().absolute()
         if len(run_dir.parents) > 4 and run_dir.parents[3].name == "profiles":
             root = run_dir.parents[4]  # <data>/profiles/<name>/migration/openclaw/<time>
     lock = lock_data_dir(root, create=False, unavailable=EXIT_APPLY_FAILED)
@@ -70,24 +147,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from hermes_tui.migration.apply import ApplyError, ConflictsPending, apply_plan, undo
+    from hermes_tui.migration.apply import (
+        ApplyError,
+        ConflictsPending,
+        InterruptedRunPending,
+        apply_plan,
+        interrupted_problem,
+        interrupted_runs,
+    )
     from hermes_tui.migration.detect import ERROR_NOT_FOUND, plan_home, resolve_claw_dir
     from hermes_tui.migration.plan import ItemStatus, PlanError, build_plan
     from hermes_tui.paths import Paths, display_path
     from hermes_tui.profile import validate_name
 
     if getattr(args, "undo", None):
-        run_dir = Path(args.undo).expanduser()
-        try:
-            restored = undo(run_dir)
-        except (OSError, ValueError, KeyError) as exc:
-            _err(f"hermes-tui migrate: cannot undo {display_path(run_dir)}: {exc}")
-            return EXIT_USAGE
-        print(f"Undone: {len(restored)} file(s) restored or removed." if restored
-              else "Nothing to undo (already undone).")
-        for rel in restored:
-            print(f"  {rel}")
-        return EXIT_OK
+        return _undo(Path(args.undo).expanduser())
+    if getattr(args, "finish", None):
+        return _finish(Path(args.finish).expanduser())
 
     name = getattr(args, "profile", None)
     if not name:
@@ -103,6 +179,12 @@ def _run(args: argparse.Namespace) -> int:
         _err(f"hermes-tui migrate: profile '{name}' not found at {display_path(profile_dir)}; "
              "create it first (run hermes-tui, or hermes-tui setup --non-interactive).")
         return EXIT_USAGE
+    stopped = interrupted_runs(profile_dir)
+    if stopped:
+        # A plan of a half-migrated profile would call half the files "already migrated".
+        _problem(interrupted_problem(stopped[0]))
+        _err("Nothing was planned or written.")
+        return EXIT_INTERRUPTED
 
     claw_arg = getattr(args, "claw_dir", None)
     claw_dir = resolve_claw_dir(Path(claw_arg).expanduser() if claw_arg else None,
@@ -162,23 +244,24 @@ def _run(args: argparse.Namespace) -> int:
     except ConflictsPending as exc:  # pragma: no cover - checked above
         _err(f"hermes-tui migrate: {exc}")
         return EXIT_CONFLICTS
+    except InterruptedRunPending as exc:  # another apply stopped since the check above
+        _problem(exc.problem)
+        return EXIT_INTERRUPTED
     except (ApplyError, OSError) as exc:
-        _err(f"hermes-tui migrate: apply failed: {exc}")
+        stopped = interrupted_runs(profile_dir)
+        if stopped:  # it began writing, then stopped: say why, then the two ways out
+            _err(f"hermes-tui migrate: {exc}")
+            _problem(interrupted_problem(stopped[0]))
+        else:
+            _err(f"hermes-tui migrate: apply failed: {exc}")
         return EXIT_APPLY_FAILED
     _print_plan(plan, as_json, out)
     info(f"Applied: {len(result.created)} file(s) created, {len(result.replaced)} replaced, "
          f"{len(result.archived)} archived.")
-    info(f"Backups, report and summary: {display_path(result.run_dir)}")
-    info(f"  report:  {display_path(result.report_path)}")
-    info(f"  undo:    hermes-tui migrate --undo {display_path(result.run_dir)}")
     errors = [i for i in plan.items if i.status is ItemStatus.error]
     if errors:
         info(f"{len(errors)} item(s) could not be migrated; see the report.")
-    if result.errors:
-        for line in result.errors:
-            _err(f"  not written: {line}")
-        return EXIT_APPLY_FAILED
-    return EXIT_OK
+    return _applied(result, info)
 
 
 def _print_plan(plan: object, as_json: bool, out: TextIO) -> None:

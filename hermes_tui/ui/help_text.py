@@ -110,6 +110,12 @@ configuration directory exists, and Claw has no channels configured.
 ## Troubleshooting: an error about missing config
 `CLAW_CONFIG_NOT_FOUND` means the path `~/.openclaw` does not exist or is not a
 directory. If you have never used Claw, press Skip to go on without migration.
+
+## Troubleshooting: "an apply … was interrupted"
+An apply was stopped part of the way (the program was killed, the machine lost power).
+Press **u** to undo it: the profile goes back to exactly how it was before. Or press **f**
+to finish it: the rest of the files that apply planned are written as planned. Nothing is
+planned until you choose.
 """,
     StepId.DONE: """\
 ## What this step does

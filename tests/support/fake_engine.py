@@ -121,6 +121,11 @@ class FakeEngine:
             ("GET", "/version", self._version),
             ("POST", "/images/create", self._pull),
             ("GET", "/images/{name:.+}/json", self._inspect),
+            # No containers, and none can be made: the gateway step fails as on an engine
+            # that refuses (dockerd answers 500 with a message).
+            ("GET", "/containers/json", self._no_containers),
+            ("GET", "/containers/{name}/json", self._no_such_container),
+            ("POST", "/containers/create", self._refuse_create),
         ]
         for method, path, handler in routes:
             # aiodocker sends /v1.NN/<path>; the CLI and curl may send the bare path.
@@ -154,3 +159,13 @@ class FakeEngine:
 
     async def _inspect(self, request: web.Request) -> web.Response:
         return web.json_response({"message": "No such image"}, status=404)
+
+    async def _no_containers(self, request: web.Request) -> web.Response:
+        return web.json_response([])
+
+    async def _no_such_container(self, request: web.Request) -> web.Response:
+        return web.json_response({"message": f"No such container: {request.match_info['name']}"},
+                                 status=404)
+
+    async def _refuse_create(self, request: web.Request) -> web.Response:
+        return web.json_response({"message": "this test engine runs no containers"}, status=500)

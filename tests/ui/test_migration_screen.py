@@ -199,3 +199,70 @@ async def test_reading_a_large_openclaw_json_says_which_file_and_how_far(migrati
         text = str(app.screen.query_one("#claw-summary").render())
         assert text == ("Looking for an OpenClaw setup… reading ~/.openclaw/openclaw.json "
                         "(6.0 MiB, 50%)")
+
+
+# --- an apply that was interrupted ---------------------------------------------------------
+
+
+def profile_files(profile: Path) -> dict[str, bytes | None]:
+    return {p.relative_to(profile).as_posix(): p.read_bytes() if p.is_file() else None
+            for p in sorted(profile.rglob("*")) if "migration" not in p.relative_to(profile).parts}
+
+
+@pytest.fixture
+def interrupted(paths, claw, tmp_path) -> dict[str, bytes | None]:
+    """An apply into my-bot killed half way (for real: SIGKILL at a filesystem change);
+    returns the profile as it was before."""
+    from tests.support.killpoint import interrupt_apply
+
+    create_profile(paths, "my-bot")
+    profile = paths.profile_dir("my-bot")
+    before = profile_files(profile)
+    interrupt_apply(claw, profile, tmp_path)
+    assert profile_files(profile) != before
+    return before
+
+
+async def test_an_interrupted_apply_is_shown_first_and_u_undoes_it(migration_app, interrupted, paths):
+    profile = paths.profile_dir("my-bot")
+    app = migration_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        shown = app.screen.query_one("#claw-problem", ProblemView).text
+        assert "was interrupted" in shown and "file(s) written" in shown
+        assert "Press u to undo it" in shown and "or f to finish it" in shown
+        assert app.screen.plan is None and not app.screen.can_advance
+        assert app.screen.check_action("finish", ()) and app.screen.check_action("undo", ())
+        assert not app.screen.check_action("skip", ())
+        await pilot.press("u")
+        await settle(app, pilot)
+        assert profile_files(profile) == interrupted
+        assert app.screen.interrupted is None and app.screen.plan is not None
+        assert "Undone:" in str(app.screen.query_one("#claw-result").render())
+        assert not app.screen.check_action("finish", ())
+
+
+async def test_f_finishes_an_interrupted_apply_and_records_it(migration_app, interrupted, paths):
+    soul = paths.profile_dir("my-bot") / "SOUL.md"
+    app = migration_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f")
+        await settle(app, pilot)
+        assert "Hermes" in soul.read_text()
+        assert app.state.migration is MigrationDecision.APPLIED
+        assert app.state.steps[StepId.MIGRATION].status is StepStatus.DONE
+        assert "Finished the interrupted apply" in str(app.screen.query_one("#claw-result").render())
+        assert app.screen.applied is not None and app.screen.can_advance
+        await pilot.press("u")
+        await settle(app, pilot)
+        assert not soul.exists()
+
+
+async def test_the_start_notice_names_an_interrupted_apply_on_any_screen(make_app, interrupted):
+    app = make_app(at(StepId.CHANNELS, profile="my-bot"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        notes = [n.message for n in app._notifications if "interrupted" in n.message]
+        assert notes and "Open step 6, Claw migration" in notes[0]

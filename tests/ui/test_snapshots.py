@@ -198,6 +198,14 @@ def test_help_modal(snap_compare, make_app, size):
     assert snap_compare(make_app(), press=["question_mark"], terminal_size=size,
                         run_before=settle)
 
+def test_migration_interrupted_apply(snap_compare, make_app, paths, home, tmp_path, size):
+    from tests.support.killpoint import interrupt_apply
+
+    claw = build_claw_tree(home / ".openclaw")
+    app = migration_at(make_app, paths, home)
+    interrupt_apply(claw, paths.profile_dir("my-bot"), tmp_path)
+    assert snap_compare(app, terminal_size=size, run_before=settle)
+
 
 def test_corrupt_progress_notice(snap_compare, make_app, paths, size):
     paths.root.mkdir(parents=True)

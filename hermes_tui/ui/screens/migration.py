@@ -2,13 +2,17 @@
 
 Detection, the dry-run plan, apply, undo and skipping are ``steps.migration`` (shared with
 ``setup``; no Textual); this screen shows the plan, a side-by-side diff of every file it would change, and sends the
-user's choices (secret opt-ins, conflict resolutions, Apply) back to the plan.
+user's choices (secret opt-ins, conflict resolutions, Apply) back to the plan. An apply into
+the profile that was interrupted (killed, power cut) comes first: the screen says so and
+offers u (undo it) and f (finish it); nothing is planned until one is done.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -32,6 +36,9 @@ from hermes_tui.ui.widgets.diff_view import DiffView, diff_rows
 from hermes_tui.ui.widgets.problem_view import ProblemView
 from hermes_tui.ui.widgets.status_line import StatusLine
 
+if TYPE_CHECKING:
+    from hermes_tui.migration.apply import ApplyResult
+
 _STATUS_STYLE = {
     ItemStatus.migrated: "$text-success",
     ItemStatus.conflict: "bold $text-warning",
@@ -54,11 +61,14 @@ class MigrationScreen(StepScreen):
         Binding("left_curly_bracket", "file(-1)", "Prev file", id="prev-file", key_display="{"),
         Binding("a", "apply", "Apply", id="plan-apply"),
         Binding("u", "undo", "Undo", id="plan-undo"),
+        Binding("f", "finish", "Finish", id="plan-finish"),
         Binding("x", "skip", "Skip step", id="skip-step"),
     ]
 
     has_plan: reactive[bool] = reactive(False, bindings=True)
     applied: reactive[Path | None] = reactive(None, bindings=True)
+    #: The run folder of an interrupted apply, until it is undone or finished.
+    interrupted: reactive[Path | None] = reactive(None, bindings=True)
 
     def __init__(self) -> None:
         super().__init__()
@@ -99,7 +109,11 @@ class MigrationScreen(StepScreen):
                 return item.toggleable
             return item.unresolved_conflict and parameters[0] in item.allowed
         if action == "undo":
-            return self.applied is not None
+            return self.applied is not None or self.interrupted is not None
+        if action == "finish":
+            return self.interrupted is not None
+        if action == "skip" and self.interrupted is not None:
+            return False  # half migrated is not skipped: undo or finish it first
         if action == "apply":
             return not self.plan.nothing_to_do
         return super().check_action(action, parameters)
@@ -108,8 +122,20 @@ class MigrationScreen(StepScreen):
 
     @work(exclusive=True, group="migration", exit_on_error=False)
     async def _detect(self) -> None:
+        await self._look()
+
+    async def _look(self) -> None:
         settings = self.wizard.settings
         flow = self.wizard.flow
+        stopped = await asyncio.to_thread(migration.interrupted, self._profile_dir())
+        if stopped is not None:  # undo or finish it before anything is planned
+            self.interrupted = stopped.run_dir
+            self.query_one("#claw-summary", Static).update("")
+            problem = migration.InterruptedApply(stopped).problem
+            self.query_one("#claw-problem", ProblemView).show(replace(
+                problem, fix="Press u to undo it (the profile goes back to how it was before) "
+                             "or f to finish it (the rest of that apply is written as planned)."))
+            return
         found = await migration.find_claw(settings.claw_dir, self._show_reading)
         reason = migration.auto_skip_reason(found)
         if reason is not None:
@@ -263,33 +289,55 @@ class MigrationScreen(StepScreen):
             self.query_one("#claw-problem", ProblemView).show(error.problem)
             return
         self.applied = result.run_dir
+        self._show_applied(result, "Applied. ")
+        await self._replan()
+
+    def _show_applied(self, result: ApplyResult, head: str) -> None:
         failed = f" {len(result.errors)} failed: {'; '.join(result.errors[:3])}" if result.errors else ""
         self.query_one("#claw-result", StatusLine).update(Content.assemble(
-            ("Applied. ", "$text-success"),
+            (head, "$text-success"),
             f"{len(result.created)} created, {len(result.replaced)} replaced (backed up), "
             f"{len(result.archived)} archived. Report: {display_path(result.run_dir)}/report.json."
             f"{failed} Press u to undo."))
         self.can_advance = not result.errors
-        await self._replan()
 
     def action_undo(self) -> None:
         self.query_one("#claw-problem", ProblemView).clear()
         self._undo()
 
+    def action_finish(self) -> None:
+        self.query_one("#claw-problem", ProblemView).clear()
+        self._finish()
+
     def retry_key_for(self, worker) -> str | None:
-        return {"_undo": "u", "_apply": "a"}.get(worker.name)
+        return {"_undo": "u", "_apply": "a", "_finish": "f"}.get(worker.name)
 
     @work(exclusive=True, group="migration", exit_on_error=False)
     async def _undo(self) -> None:
+        run_dir = self.applied or self.interrupted
         try:
-            restored = await migration.undo_apply(self.wizard.flow, self.applied)
+            restored = await migration.undo_apply(self.wizard.flow, run_dir)
         except migration.MigrationError as error:
             self.query_one("#claw-problem", ProblemView).show(error.problem, retry_key="u")
             return
-        self.applied = None
         self.query_one("#claw-result", StatusLine).update(
             f"Undone: {len(restored)} file(s) restored or removed.")
+        if self.interrupted is not None:  # nothing was planned yet: look as on opening
+            self.interrupted = None
+            await self._look()
+            return
+        self.applied = None
         await self._replan()
+
+    @work(exclusive=True, group="migration", exit_on_error=False)
+    async def _finish(self) -> None:
+        try:
+            result = await migration.finish(self.wizard.flow, self.interrupted)
+        except migration.MigrationError as error:
+            self.query_one("#claw-problem", ProblemView).show(error.problem, retry_key="f")
+            return
+        self.interrupted, self.applied = None, result.run_dir
+        self._show_applied(result, "Finished the interrupted apply. ")
 
     async def _replan(self) -> None:
         try:
