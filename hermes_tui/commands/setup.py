@@ -393,7 +393,7 @@ class Setup:
 
         claw_dir, choice = self.settings.claw_dir, self.args.migrate_claw
         found = await migration.find_claw(claw_dir)
-        reason = migration.auto_skip_reason(found)
+        reason = migration.auto_skip_reason(found, claw_dir)
         if reason is not None or choice == "no":
             how = f"skipped: {reason}" if reason else "skipped (--migrate-claw no)"
             reason = migration.skip(self.flow, reason or migration.SKIPPED_BY_YOU)

@@ -96,10 +96,13 @@ async def find_claw(claw_dir: Path | None,
     return await detect(claw_dir, progress=progress)
 
 
-def auto_skip_reason(found: ClawDetection) -> str | None:
+def auto_skip_reason(found: ClawDetection, claw_dir: Path | None) -> str | None:
     """Why the step skips itself, or None when it runs: the spec's three conditions (no
-    Claw gateway running, no Claw folder, no managed channels), wherever the folder was
-    looked for (``~/.openclaw`` or ``--claw-dir``)."""
+    Claw gateway running, no Claw folder, no managed channels) at the default location.
+    A folder named with ``--claw-dir`` is never skipped: missing, it is CLAW_CONFIG_NOT_FOUND
+    to show (the user pointed there and expects it to be read)."""
+    if claw_dir is not None:
+        return None
     return found.skip_reason if found.auto_skip else None
 
 

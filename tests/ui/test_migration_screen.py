@@ -47,13 +47,29 @@ def highlight(app, item_id: str) -> None:
     listing.highlighted = listing.get_option_index(item_id)
 
 
-async def test_no_claw_setup_skips_the_step_with_the_reason(migration_app, tmp_path):
-    app = migration_app(claw_dir=tmp_path / "never-used")
+async def test_no_claw_setup_skips_the_step_with_the_reason(migration_app):
+    app = migration_app()  # HOME has no ~/.openclaw (nor ~/.clawdbot, ~/.moltbot)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
         assert app.screen.STEP is StepId.DONE
         record = app.state.steps[StepId.MIGRATION]
         assert record.status is StepStatus.SKIPPED and record.reason == "no OpenClaw setup found"
+        assert app.state.migration is MigrationDecision.SKIPPED
+
+
+async def test_a_missing_folder_named_with_claw_dir_is_claw_config_not_found(migration_app,
+                                                                            tmp_path):
+    # Auto-skip is for the default location only: a folder the user named must be read.
+    app = migration_app(claw_dir=tmp_path / "never-used")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert app.screen.STEP is StepId.MIGRATION
+        error = app.screen.query_one("#claw-problem", ProblemView).text
+        assert error.startswith("CLAW_CONFIG_NOT_FOUND") and "does not exist" in error
+        assert app.state.status(StepId.MIGRATION) is StepStatus.FAILED
+        await pilot.press("x")
+        await pilot.pause()
+        assert app.screen.STEP is StepId.DONE
         assert app.state.migration is MigrationDecision.SKIPPED
 
 

@@ -137,7 +137,7 @@ class MigrationScreen(StepScreen):
                              "or f to finish it (the rest of that apply is written as planned)."))
             return
         found = await migration.find_claw(settings.claw_dir, self._show_reading)
-        reason = migration.auto_skip_reason(found)
+        reason = migration.auto_skip_reason(found, settings.claw_dir)
         if reason is not None:
             migration.skip(flow, reason)
             self.notify(f"Claw migration skipped: {reason}.", timeout=6)
