@@ -239,12 +239,20 @@ def _fill(root: Path, entries: tuple[str, ...]) -> None:
 
 
 def _write_new(path: Path, text: str, mode: int) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(path, mode)  # the umask may have narrowed it; never widened past `mode`
+    """Create ``path`` whole or not at all: written beside it, then linked into place (a
+    link fails if the file appeared meanwhile, like O_EXCL), so a kill mid-write never
+    leaves an empty or half-written file behind."""
+    temp = path.with_name(f".{path.name}.new-{os.getpid()}-{secrets.token_hex(4)}")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode)  # the umask may have narrowed it; never widened past `mode`
+        os.link(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

@@ -76,9 +76,29 @@ async def engine_client(engine: EngineInfo) -> AsyncIterator[aiodocker.Docker]:
     except Exception as error:
         if _is_connection_failure(error):
             raise engine_lost(engine, error) from error
+        if _is_engine_answer(error):
+            raise engine_refused(engine, error) from error
         raise
     finally:
         await docker.close()
+
+
+def _is_engine_answer(error: BaseException) -> bool:
+    from aiodocker.exceptions import DockerError
+
+    return isinstance(error, DockerError)
+
+
+def engine_refused(engine: EngineInfo, error: BaseException) -> GatewayError:
+    """An engine answer nothing inside handled (an unexpected 4xx/5xx): the engine's own
+    words, as a gateway problem with what to check — never the client library's traceback."""
+    status = getattr(error, "status", None)
+    said = getattr(error, "message", None) or str(error)
+    return GatewayError(
+        f"The container engine at {engine.url} refused a request (HTTP {status}): {said}",
+        "Check that the engine is healthy (docker info, or podman info) and recent enough "
+        "for API 1.41, then try again.",
+    )
 
 
 def engine_on_this_host(engine: EngineInfo) -> bool:

@@ -2,7 +2,8 @@
 
 Against the scripted Engine API double (HTTP over a real unix socket): it stops while a pull
 stream is open, as a dockerd that is stopped or crashes does; and a socket that is not there
-at all. An answer the engine does give (404) stays the caller's to handle.
+at all. An answer the engine does give (404) stays the caller's to handle inside; one
+nobody handled becomes a problem carrying the engine's words.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 from aiodocker.exceptions import DockerError
 
 from hermes_tui.engine.detect import EngineInfo, Product
+from hermes_tui.engine.gateway import GatewayError
 from hermes_tui.engine.launch import EngineLost, engine_client
 from tests.support.fake_engine import FakeEngine, cold_pull_events
 
@@ -64,10 +66,21 @@ async def test_a_missing_socket_is_reported_as_lost(socket_dir):
 
 async def test_an_answer_the_engine_gives_is_not_called_lost(socket_dir):
     engine = FakeEngine(socket_dir / "docker.sock").start()
+    target = info(engine.url)
     try:
-        with pytest.raises(DockerError) as caught:
-            async with engine_client(info(engine.url)) as docker:
+        # Handled inside the block (as gateway code handles its 404s and 409s): untouched.
+        async with engine_client(target) as docker:
+            with pytest.raises(DockerError) as inside:
+                await docker.images.inspect("example/missing:1")
+        # Not handled: the engine's own words as a problem with what to check, not lost.
+        with pytest.raises(GatewayError) as caught:
+            async with engine_client(target) as docker:
                 await docker.images.inspect("example/missing:1")
     finally:
         engine.stop()
-    assert caught.value.status == 404 and not isinstance(caught.value, EngineLost)
+    assert inside.value.status == 404
+    assert not isinstance(caught.value, EngineLost)
+    problem = caught.value.problem
+    assert problem.what.startswith(f"The container engine at {target.url} refused a request "
+                                   "(HTTP 404)")
+    assert "docker info" in problem.fix
