@@ -81,7 +81,9 @@ BUSYBOX_APPLETS: Final = (
 IMAGE_REPOSITORY: Final = "hermes-test"
 BASE_IMAGE: Final = "hermes-test-base:latest"
 LAYER_SIZE: Final = 4 * 1024 * 1024  # random, incompressible: pulls show progress
-DEFAULT_REGISTRY_PORT: Final = 5000
+#: Any free loopback port: a fixed one is shared with whatever else runs on the machine
+#: (another test session's registry took it between a stop and a restart).
+DEFAULT_REGISTRY_PORT: Final = 0
 DEFAULT_TIMEOUT: Final = 60.0
 
 _MNT_DETACH: Final = 2
