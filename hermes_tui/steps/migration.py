@@ -36,6 +36,7 @@ from hermes_tui.migration.apply import (
 )
 from hermes_tui.migration.detect import (
     ERROR_NOT_FOUND,
+    NOT_FOUND_FIX,
     ClawDetection,
     ConfigReading,
     detect,
@@ -126,9 +127,9 @@ async def make_plan(flow: Flow, found: ClawDetection, profile_dir: Path,
         raise InterruptedApply(stopped)
     if found.path is None or not (found.exists and found.is_dir):
         flow.fail(STEP, NOT_FOUND)
-        # The message carries its own way out (point elsewhere, or skip).
+        # Front ends name their own way to skip (a key, a flag) in place of this fix.
         raise ClawNotFound(Problem(
-            found.not_found_message,
+            found.not_found_message, NOT_FOUND_FIX,
             subject=display_path(found.path) if found.path else None))
     if flow.state.migration is not MigrationDecision.APPLIED:
         # An apply that completed just before a kill, before the progress said so: the

@@ -151,7 +151,12 @@ class MigrationScreen(StepScreen):
                                                   settings.claw_dir)
         except migration.MigrationError as error:
             self.query_one("#claw-summary", Static).update("")
-            self.query_one("#claw-problem", ProblemView).show(error.problem)
+            problem = error.problem
+            if isinstance(error, migration.ClawNotFound):  # this screen's way out is a key
+                problem = replace(problem, fix=(
+                    "Press x to skip this step if you have never used OpenClaw, or start "
+                    "hermes-tui again with --claw-dir DIR pointing at the folder OpenClaw uses."))
+            self.query_one("#claw-problem", ProblemView).show(problem)
             return
         self.has_plan = True
         self.query_one("#claw-views").display = True
