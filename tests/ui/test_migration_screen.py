@@ -138,11 +138,12 @@ async def test_apply_after_confirmation_writes_the_profile_and_undo_restores(
         assert soul.is_file() and "Hermes" in soul.read_text()
         assert app.state.migration is MigrationDecision.APPLIED
         assert app.state.claw_dir == str(claw)
+        assert app.state.channels == ["whatsapp", "signal"]  # written by the migration
         assert "Nothing left to migrate" in str(app.screen.query_one("#claw-summary").render())
         await pilot.press("u")
         await settle(app, pilot)
         assert not soul.exists()
-        assert app.state.migration is None
+        assert app.state.migration is None and app.state.channels == []
     assert fingerprint(claw) == before  # the OpenClaw side was never written
 
 
