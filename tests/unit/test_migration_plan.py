@@ -407,3 +407,17 @@ def test_one_value_kept_in_two_places_is_one_row_naming_both(claw, profile):
         "agents/main/agent/auth-profiles.json profiles.anthropic:default"]
     rows = [(i.source, i.destination) for i in plan.items]
     assert len(rows) == len(set(rows)), "a row is shown twice"
+
+
+def test_a_re_plan_keeps_what_was_left_out_and_a_conflict_kept(claw, profile):
+    from hermes_tui.migration.plan import keep_choices
+
+    (profile / "SOUL.md").write_text("my own soul\n")
+    first = build_plan(claw, profile)
+    first.resolve("soul", "skip")
+    first.select("memory", False)
+    again = build_plan(claw, profile)
+    assert again.get("soul").unresolved_conflict and again.get("memory").selected
+    keep_choices(first, again)
+    assert again.get("soul").resolution == "skip" and not again.unresolved_conflicts()
+    assert not again.get("memory").selected
