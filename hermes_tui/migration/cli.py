@@ -192,8 +192,8 @@ def _run(args: argparse.Namespace) -> int:
     if not claw_dir.is_dir():
         why = "is not a directory" if claw_dir.exists() else "does not exist"
         _err(f"hermes-tui migrate: {ERROR_NOT_FOUND}: {display_path(claw_dir)} {why}. There is "
-             "no OpenClaw configuration to migrate; pass --claw-dir DIR, or skip this step if "
-             "you have never used Claw.")
+             "no OpenClaw configuration to migrate. Pass --claw-dir DIR to point to the "
+             "folder OpenClaw uses; if you have never used OpenClaw, there is nothing to migrate.")
         return EXIT_CLAW_NOT_FOUND
 
     home = getattr(args, "home", None)

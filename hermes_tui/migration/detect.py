@@ -279,14 +279,20 @@ class ClawDetection:
 
     @property
     def not_found_message(self) -> str:
-        """The CLAW_CONFIG_NOT_FOUND explanation for a path that is missing or not a folder."""
+        """The CLAW_CONFIG_NOT_FOUND explanation for a path that is missing or not a folder.
+
+        What happened only: the way out depends on the front end (the wizard's skip key,
+        setup's ``--migrate-claw no``), so each adds its own fix (``NOT_FOUND_FIX`` when
+        there is nothing better to say)."""
         where = display_path(self.path) if self.path is not None else "~/.openclaw"
         why = "is not a directory" if self.exists and not self.is_dir else "does not exist"
-        return (
-            f"{ERROR_NOT_FOUND}: {where} {why}, so there is no OpenClaw configuration to "
-            "migrate. Point to the right folder with --claw-dir. If you have never used "
-            "Claw, press Skip."
-        )
+        return (f"{ERROR_NOT_FOUND}: {where} {why}, so there is no OpenClaw configuration "
+                "to migrate.")
+
+
+#: The way out of CLAW_CONFIG_NOT_FOUND that holds for every front end.
+NOT_FOUND_FIX = ("Point to the folder OpenClaw uses with --claw-dir DIR. If you have never "
+                 "used OpenClaw, there is nothing to migrate.")
 
 
 #: How often ``detect`` reports progress while openclaw.json is read (seconds).

@@ -5,7 +5,8 @@ Inputs: the Claw folder asked for (None: ``~/.openclaw``), the profile folder, w
 secrets may be migrated; the front end's choices are made on the ``Plan`` itself (select,
 resolve). Outcomes: a ``ClawDetection`` (with ``auto_skip_reason``), a ``Plan``, an
 ``ApplyResult`` or the paths an undo restored; failures are ``MigrationError`` carrying a
-Problem. State changes: ``state.migration`` (skipped, dry-run, applied), ``state.claw_dir``
+Problem. State changes: ``state.migration`` (skipped, dry-run, applied), ``state.claw_dir``,
+``state.channels`` (after an apply, finish or undo: what the profile's ``.env`` configures)
 and the step's status. Opening the next step is left to the front end: ``MigrationScreen``
 and ``setup``.
 
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from hermes_tui.envfile import read_env
 from hermes_tui.fsutil import describe_os_error
 from hermes_tui.migration.apply import (
     ApplyError,
@@ -36,6 +38,7 @@ from hermes_tui.migration.apply import (
 )
 from hermes_tui.migration.detect import (
     ERROR_NOT_FOUND,
+    NOT_FOUND_FIX,
     ClawDetection,
     ConfigReading,
     detect,
@@ -46,6 +49,7 @@ from hermes_tui.migration.plan import Plan, PlanError, build_plan
 from hermes_tui.paths import display_path
 from hermes_tui.problem import Problem, ProblemError
 from hermes_tui.state import MigrationDecision, StepId, StepStatus
+from hermes_tui.steps.channels import configured_channels
 from hermes_tui.steps.flow import Flow
 
 STEP = StepId.MIGRATION
@@ -126,9 +130,9 @@ async def make_plan(flow: Flow, found: ClawDetection, profile_dir: Path,
         raise InterruptedApply(stopped)
     if found.path is None or not (found.exists and found.is_dir):
         flow.fail(STEP, NOT_FOUND)
-        # The message carries its own way out (point elsewhere, or skip).
+        # Front ends name their own way to skip (a key, a flag) in place of this fix.
         raise ClawNotFound(Problem(
-            found.not_found_message,
+            found.not_found_message, NOT_FOUND_FIX,
             subject=display_path(found.path) if found.path else None))
     if flow.state.migration is not MigrationDecision.APPLIED:
         # An apply that completed just before a kill, before the progress said so: the
@@ -173,17 +177,19 @@ async def apply(flow: Flow, plan: Plan, claw_path: Path) -> ApplyResult:
             raise InterruptedApply(stopped) from error
         problem = error.problem if isinstance(error, ApplyError) else Problem(str(error))
         raise MigrationError(replace(problem, what=f"Nothing was applied: {problem.what}")) from error
+    await _record_channels(flow, plan.profile_dir)
     return _applied(flow, result, claw_path)
 
 
 async def finish(flow: Flow, run_dir: Path) -> ApplyResult:
     """Finish an interrupted apply from its record, and record it as ``apply`` does."""
-    def finish_and_source() -> tuple[ApplyResult, str]:
+    def finish_and_source() -> tuple[ApplyResult, str, Path]:
         result = finish_run(run_dir)
-        return result, RunRecord.load(run_dir).source or ""
+        record = RunRecord.load(run_dir)
+        return result, record.source or "", record.profile
 
     try:
-        result, source = await asyncio.to_thread(finish_and_source)
+        result, source, profile_dir = await asyncio.to_thread(finish_and_source)
     except (ApplyError, RecordError, OSError) as error:
         flow.fail(STEP, APPLY_FAILED)
         problem = getattr(error, "problem", None) or Problem(
@@ -191,6 +197,7 @@ async def finish(flow: Flow, run_dir: Path) -> ApplyResult:
             "Fix what the message names, then press f again, or undo the run with u.",
             subject=display_path(run_dir))
         raise MigrationError(problem) from error
+    await _record_channels(flow, profile_dir)
     return _applied(flow, result, source)
 
 
@@ -204,8 +211,24 @@ def _applied(flow: Flow, result: ApplyResult, claw_path: Path | str) -> ApplyRes
     return result
 
 
+async def _record_channels(flow: Flow, profile_dir: Path) -> None:
+    """``state.channels`` is what the profile's ``.env`` configures after a migration wrote
+    (or undid) channel settings — the rule step 4 follows, so the wizard, the dashboard and
+    ``status`` name the same channels. Unreadable, the state stays as it was (the dashboard
+    and ``status`` say why when they read the file)."""
+    try:
+        env = await asyncio.to_thread(read_env, profile_dir / ".env")
+    except (OSError, UnicodeDecodeError):
+        return
+    flow.state.channels = configured_channels(env)
+
+
 async def undo_apply(flow: Flow, run_dir: Path) -> list[str]:
     """Put the profile back as before ``run_dir``'s apply; the step is open again."""
+    try:
+        profile_dir = await asyncio.to_thread(lambda: RunRecord.load(run_dir).profile)
+    except (RecordError, OSError):
+        profile_dir = None
     try:
         restored = await asyncio.to_thread(undo, run_dir)
     except RecordError as error:
@@ -215,6 +238,8 @@ async def undo_apply(flow: Flow, run_dir: Path) -> list[str]:
             f"The undo stopped: {describe_os_error(error, error.filename, action='restore')}",
             f"Fix what the message names, then press u again; the run's backups are in "
             f"{display_path(run_dir)}/backups/.", subject=display_path(run_dir))) from error
+    if profile_dir is not None:
+        await _record_channels(flow, profile_dir)
     flow.state.migration = None
     flow.record(STEP, StepStatus.PENDING)
     return restored

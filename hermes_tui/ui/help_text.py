@@ -109,7 +109,7 @@ configuration directory exists, and Claw has no channels configured.
 
 ## Troubleshooting: an error about missing config
 `CLAW_CONFIG_NOT_FOUND` means the path `~/.openclaw` does not exist or is not a
-directory. If you have never used Claw, press Skip to go on without migration.
+directory. If you have never used Claw, press **x** (Skip step) to go on without migration.
 
 ## Troubleshooting: "an apply … was interrupted"
 An apply was stopped part of the way (the program was killed, the machine lost power).

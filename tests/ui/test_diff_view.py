@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from textual.app import App, ComposeResult
@@ -41,6 +42,14 @@ class DiffApp(App):
         yield DiffView()
 
 
+def text(view: DiffView, y: int) -> str:
+    return "".join(segment.text for segment in view.render_line(y))
+
+
+def screen_text(view: DiffView) -> list[str]:
+    return [text(view, y) for y in range(view.size.height)]
+
+
 async def test_bracket_keys_jump_between_changes_and_only_visible_rows_are_drawn():
     before = "\n".join(f"line {n}" for n in range(2000))
     after_lines = before.splitlines()
@@ -62,6 +71,65 @@ async def test_bracket_keys_jump_between_changes_and_only_visible_rows_are_drawn
         await pilot.press("left_square_bracket")
         await pilot.pause()
         assert view.scroll_offset.y == 500
-        line = "".join(segment.text for segment in view.render_line(0))
+        assert "Before" in text(view, 0) and "After" in text(view, 0)  # the labels stay
+        line = text(view, 1)
         assert "line 500" in line and "changed 500" in line
         assert len(view._cache) < 100  # a screenful or two, never the whole file
+
+
+LONG = ("model.default: a-very-long-model-name-that-goes-on " * 3).strip()
+
+
+async def test_wide_it_is_side_by_side_with_labels_and_narrow_one_column_and_d_toggles():
+    before, after = "keep\nold value\n", "keep\nnew value\n"
+    app = DiffApp()
+    async with app.run_test(size=(100, 12)) as pilot:
+        view = app.query_one(DiffView)
+        view.show(diff_rows(before, after), "OpenClaw side", "Hermes side")
+        await pilot.pause()
+        assert view.layout_in_use == "split"
+        head = text(view, 0)
+        assert head.index("OpenClaw side") < head.index("│") < head.index("Hermes side")
+        await pilot.resize_terminal(60, 12)
+        await pilot.pause()
+        assert view.layout_in_use == "unified"  # 60 columns: no useful line on each side
+        lines = screen_text(view)
+        assert "- OpenClaw side" in lines[0] and "+ Hermes side" in lines[0]
+        removed = next(i for i, line in enumerate(lines) if "old value" in line)
+        added = next(i for i, line in enumerate(lines) if "new value" in line)
+        assert removed < added and "-" in lines[removed][:9] and "+" in lines[added][:9]
+        assert view.toggle_layout() == "split" and view.layout_in_use == "split"
+        assert view.toggle_layout() == "unified"
+
+
+async def test_a_new_file_is_one_column_even_when_wide():
+    app = DiffApp()
+    async with app.run_test(size=(120, 12)) as pilot:
+        view = app.query_one(DiffView)
+        view.show(diff_rows(None, "one\ntwo\n"))
+        await pilot.pause()
+        assert view.layout_in_use == "unified"  # half the width would be empty
+
+
+@pytest.mark.parametrize("width", [60, 100])
+async def test_long_lines_wrap_so_every_character_shows(width):
+    app = DiffApp()
+    async with app.run_test(size=(width, 20)) as pilot:
+        view = app.query_one(DiffView)
+        view.show(diff_rows(f"x: 1\n{LONG}-old\n", f"x: 1\n{LONG}-new\n"))
+        await pilot.pause()
+        lines = screen_text(view)[1:]
+        digits = 3
+        if view.layout_in_use == "split":  # the columns of each side, read back in order
+            half = (view.size.width - 1) // 2
+            sides = {"-": [line[digits + 2:half] for line in lines],
+                     "+": [line[half + 1 + digits + 2:] for line in lines]}
+            marks = {"-": [line[digits] for line in lines],
+                     "+": [line[half + 1 + digits] for line in lines]}
+        else:
+            sides = {m: [line[2 * digits + 3:] for line in lines] for m in "-+"}
+            marks = {m: [line[2 * digits + 1] for line in lines] for m in "-+"}
+        for mark, end in (("-", "old"), ("+", "new")):
+            shown = "".join(t for t, m in zip(sides[mark], marks[mark], strict=True) if m == mark)
+            # Every character, in order (a line broken after a space is padded to the edge).
+            assert shown.split() == f"{LONG}-{end}".split(), lines

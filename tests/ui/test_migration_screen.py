@@ -81,7 +81,7 @@ async def test_a_claw_path_that_is_not_a_folder_says_claw_config_not_found(migra
         await settle(app, pilot)
         error = app.screen.query_one("#claw-problem", ProblemView).text
         assert error.startswith("CLAW_CONFIG_NOT_FOUND") and "is not a directory" in error
-        assert "press Skip" in error
+        assert "Press x to skip this step" in error and "press Skip" not in error
         await pilot.press("x")
         await pilot.pause()
         assert app.screen.STEP is StepId.DONE
@@ -93,11 +93,11 @@ async def test_the_plan_lists_items_with_secrets_off_until_chosen(migration_app,
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         rows = items(app)
-        assert any("migrated" in row and "SOUL.md" in row for row in rows)
+        assert any("migrate " in row and "SOUL.md" in row for row in rows)
         secret_rows = [row for row in rows if "(secret)" in row]
         assert secret_rows and not any(row.startswith("[x]") for row in secret_rows)
         summary = str(app.screen.query_one("#claw-summary").render())
-        assert "Dry run:" in summary
+        assert "Nothing is written yet. Will migrate" in summary and "Dry run" not in summary
         highlight(app, "secret:TELEGRAM_BOT_TOKEN")
         await pilot.press("space")
         assert app.screen.plan.get("secret:TELEGRAM_BOT_TOKEN").selected
@@ -138,11 +138,12 @@ async def test_apply_after_confirmation_writes_the_profile_and_undo_restores(
         assert soul.is_file() and "Hermes" in soul.read_text()
         assert app.state.migration is MigrationDecision.APPLIED
         assert app.state.claw_dir == str(claw)
+        assert app.state.channels == ["whatsapp", "signal"]  # written by the migration
         assert "Nothing left to migrate" in str(app.screen.query_one("#claw-summary").render())
         await pilot.press("u")
         await settle(app, pilot)
         assert not soul.exists()
-        assert app.state.migration is None
+        assert app.state.migration is None and app.state.channels == []
     assert fingerprint(claw) == before  # the OpenClaw side was never written
 
 
@@ -161,7 +162,50 @@ async def test_a_conflict_blocks_apply_until_the_user_chooses(migration_app, cla
         await pilot.press("k")  # keep mine
         await pilot.press("a", "y")
         await settle(app, pilot)
+        # Re-planned after the apply: the choice holds, nothing asks to be chosen again.
+        kept = app.screen.plan.get(conflict.id)
+        assert kept.resolution == "skip" and not app.screen.plan.unresolved_conflicts()
+        summary = str(app.screen.query_one("#claw-summary").render())
+        assert "Applied: " in summary and "migrated" in summary and "Nothing left" in summary
+        assert "will migrate" not in summary.lower()
+        rows = items(app)
+        assert any(row.startswith("    applied") or " applied " in row for row in rows)
+        assert not any("conflict" in row for row in rows)
     assert soul.read_text() == "my own soul\n"
+
+
+async def test_no_plan_row_is_shown_twice(migration_app, claw):
+    app = migration_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        rows = [" ".join(row[4:].split()) for row in items(app)]
+        assert len(rows) == len(set(rows)), [r for r in rows if rows.count(r) > 1]
+        assert sum("ANTHROPIC_API_KEY" in row for row in rows) == 2  # two values: a choice
+        assert sum("OPENCLAW_GATEWAY_TOKEN" in row or "gateway.auth.token" in row
+                   for row in rows) == 1
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_the_diff_names_its_sides_fits_the_width_and_d_switches_the_layout(
+        migration_app, claw, size):
+    app = migration_app()
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        await pilot.press("v")
+        await settle(app, pilot)
+        files = app.screen.query_one("#plan-files", OptionList)
+        files.highlighted = files.get_option_index("config.yaml")  # lines changed: a pairing
+        await settle(app, pilot)
+        view = app.screen.query_one(DiffView)
+        header = "".join(s.text for s in view.render_line(0))
+        assert "Hermes now" in header and "OpenClaw" in header
+        assert view.layout_in_use == ("split" if size[0] >= 120 else "unified")
+        assert view.region.bottom == size[1] - 1  # down to the footer, not a fixed box
+        first = view.layout_in_use
+        await pilot.press("d")
+        await pilot.pause()
+        assert view.layout_in_use != first
+        assert files.has_focus  # d works from the file list: no need to focus the diff
 
 
 async def test_an_undo_that_fails_shows_the_problem_and_the_app_keeps_running(

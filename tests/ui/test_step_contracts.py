@@ -222,6 +222,7 @@ async def test_migration_step_gives_the_same_profile_from_the_wizard_and_setup(
     assert toml["migration"] == ("applied" if apply else "dry-run")
     if apply:
         assert toml["claw_dir"] == "~/.openclaw" and "SOUL.md" in wizard["profile"]
+        assert toml["channels"] == ["whatsapp", "signal"]  # what the migrated .env configures
     else:
         assert "claw_dir" not in toml and "SOUL.md" not in wizard["profile"]
     assert cli == wizard

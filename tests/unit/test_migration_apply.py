@@ -81,11 +81,9 @@ def test_migrate_secrets_selects_one_value_per_key(claw, profile):
 
 def test_gateway_token_is_not_migrated_because_hermes_reads_none(claw, profile):
     plan = build_plan(claw, profile, migrate_secrets=True)
-    for item_id in ("secret:gateway-token@openclaw.json:gateway.auth.token",
-                    "secret:gateway-token@.env:OPENCLAW_GATEWAY_TOKEN"):
-        item = plan.get(item_id)
-        assert item.status is ItemStatus.skipped and not item.selected
-        assert "archive/gateway-config.json" in item.reason
+    item = plan.get("secret:gateway-token@.env:OPENCLAW_GATEWAY_TOKEN")
+    assert item.status is ItemStatus.skipped and not item.selected
+    assert "archive/gateway-config.json" in item.reason
     assert "HERMES_GATEWAY_TOKEN" not in "".join(c.after or "" for c in plan.file_changes())
     assert "gateway token is not migrated" in plan.get("archive:gateway-config.json").reason
     assert FAKE_SECRETS["gateway"] not in json.dumps(plan.to_json())
@@ -278,3 +276,24 @@ def test_source_untouched_including_metadata(claw, profile):
     result = apply_plan(plan, now=NOW)
     undo(result.run_dir)
     assert fingerprint(claw) == before
+
+
+async def test_channels_a_migration_writes_are_recorded_and_an_undo_takes_them_back(
+        claw, profile, tmp_path):
+    # Setup and the wizard both apply through steps.migration: one rule for state.channels,
+    # the one step 4, the dashboard and status follow (what the profile's .env configures).
+    from hermes_tui.state import StateStore, StepId, WizardState
+    from hermes_tui.steps import migration as step
+    from hermes_tui.steps.flow import Flow
+
+    (profile / ".env").write_text("TELEGRAM_BOT_TOKEN=7001:FAKE-own-token\n")
+    state = WizardState(current_step=StepId.MIGRATION, profile=profile.name, channels=["telegram"])
+    flow = Flow(state, StateStore(tmp_path / "wizard.toml"))
+    found = await step.find_claw(claw)
+    plan = await step.make_plan(flow, found, profile, claw)
+    result = await step.apply(flow, plan, claw)
+    assert state.channels == ["telegram", "whatsapp", "signal"]
+    saved = StateStore(tmp_path / "wizard.toml").load().state
+    assert saved.channels == state.channels
+    await step.undo_apply(flow, result.run_dir)
+    assert state.channels == ["telegram"]

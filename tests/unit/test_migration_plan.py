@@ -390,3 +390,34 @@ def test_json_export_shape(claw, profile):
     rows = build_plan(claw, profile).to_json()
     assert rows and all({"kind", "source", "destination", "status", "reason"} <= set(r) for r in rows)
     assert {r["status"] for r in rows} <= {s.value for s in ItemStatus}
+
+
+def test_one_value_kept_in_two_places_is_one_row_naming_both(claw, profile):
+    # The fixture's gateway token is in .env and in openclaw.json gateway.auth.token.
+    config = openclaw_config()
+    config["env"] = {"ANTHROPIC_API_KEY": FAKE_SECRETS["anthropic_env"]}
+    (claw / "openclaw.json").write_text(json.dumps(config))
+    plan = build_plan(claw, profile)
+    gateway = [i for i in plan.items if i.id.startswith("secret:gateway-token")]
+    assert [i.source for i in gateway] == [".env OPENCLAW_GATEWAY_TOKEN + openclaw.json gateway.auth.token"]
+    anthropic = [i for i in plan.items if i.destination == ".env ANTHROPIC_API_KEY"]
+    # Two different values (a real choice) stay two rows; the repeated one folds into the first.
+    assert [i.source for i in anthropic] == [
+        ".env ANTHROPIC_API_KEY + openclaw.json env.ANTHROPIC_API_KEY",
+        "agents/main/agent/auth-profiles.json profiles.anthropic:default"]
+    rows = [(i.source, i.destination) for i in plan.items]
+    assert len(rows) == len(set(rows)), "a row is shown twice"
+
+
+def test_a_re_plan_keeps_what_was_left_out_and_a_conflict_kept(claw, profile):
+    from hermes_tui.migration.plan import keep_choices
+
+    (profile / "SOUL.md").write_text("my own soul\n")
+    first = build_plan(claw, profile)
+    first.resolve("soul", "skip")
+    first.select("memory", False)
+    again = build_plan(claw, profile)
+    assert again.get("soul").unresolved_conflict and again.get("memory").selected
+    keep_choices(first, again)
+    assert again.get("soul").resolution == "skip" and not again.unresolved_conflicts()
+    assert not again.get("memory").selected

@@ -308,6 +308,7 @@ async def test_the_step_finishes_an_interrupted_apply_and_records_it(tmp_path, c
     assert result.errors == [] and snapshot(setup.profile) == applied
     assert state.migration.value == "applied" and state.claw_dir == str(setup.claw)
     assert state.steps[StepId.MIGRATION].status is StepStatus.DONE
+    assert {"whatsapp", "signal"} <= set(state.channels)  # what the finished .env configures
 
 
 def test_a_full_disk_mid_apply_is_undone_to_the_byte(tmp_path, tmpfs):

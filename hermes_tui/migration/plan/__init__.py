@@ -52,6 +52,7 @@ from hermes_tui.migration.plan.model import (
     Plan,
     PlanError,
     PlanItem,
+    keep_choices,
 )
 from hermes_tui.migration.plan.registry import REGISTRY, Mapper, build_plan
 from hermes_tui.migration.plan.tree import (
@@ -67,7 +68,7 @@ __all__ = [
     "IMPORTS_DIR", "MEMORY_CHAR_LIMIT", "MEMORY_SEPARATOR", "REDACTED", "REGISTRY", "RUNS_DIR",
     "UNDONE_MARKER", "USER_CHAR_LIMIT", "Choice", "Composed", "Edit", "FileChange", "ItemKind",
     "ItemStatus", "Mapper", "Plan", "PlanError", "PlanItem", "SourceError", "SourceTree",
-    "build_plan", "compose", "default_mode", "extract_entries", "find_secrets_in",
+    "build_plan", "compose", "default_mode", "extract_entries", "find_secrets_in", "keep_choices",
     "load_yaml_doc", "merge_entries", "plain", "previous_archives", "rebrand",
     "render_memory", "split_memory", "to_yaml",
 ]

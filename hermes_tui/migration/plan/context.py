@@ -57,6 +57,8 @@ class Context:
     claimed_skill_names: set[str] = field(default_factory=set)
     #: env key -> (value, item id) of the first secret row for that key.
     secret_seen: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: Gateway token value -> the id of the one row that names every place it is kept.
+    gateway_tokens: dict[str, str] = field(default_factory=dict)
     #: Every secret value met anywhere, for masking what is shown and archived.
     all_secrets: set[str] = field(default_factory=set)
 
@@ -130,6 +132,13 @@ class Context:
             item.refresh()
         self.items.append(item)
         return item
+
+    def also_from(self, item_id: str, source: str) -> None:
+        """The same value found again at ``source``: one row names both places (a second
+        row for one value would read as two things to migrate)."""
+        item = next(i for i in self.items if i.id == item_id)
+        if source not in item.source.split(" + "):
+            item.source = f"{item.source} + {source}"
 
     def error(self, kind: ItemKind, item_id: str, source: str, destination: str, reason: str,
               secret: bool = False) -> None:

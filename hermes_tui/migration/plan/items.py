@@ -142,9 +142,7 @@ def secret_item(ctx: Context, key: str, source: str, raw: Any, *, extra: list[Ed
     ctx.all_secrets.add(value)
     seen = ctx.secret_seen.get(key)
     if seen is not None and seen[0] == value:
-        ctx.add(PlanItem(f"{base_id}@{slug}", ItemKind.secret, source, f".env {key}",
-                         ItemStatus.skipped, f"same value as {seen[1]}", secret=True,
-                         selected=False, secret_values=(value,)))
+        ctx.also_from(seen[1], source)
         return
     item_id = base_id if seen is None else f"{base_id}@{slug}"
     if seen is None:

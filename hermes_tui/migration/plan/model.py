@@ -232,3 +232,24 @@ class Plan:
     def to_json(self) -> list[dict[str, Any]]:
         secrets = self.secret_values()
         return [redact_json(item.to_json(), secrets) for item in self.items]
+
+
+def keep_choices(previous: Plan, plan: Plan) -> None:
+    """Carry the user's choices from ``previous`` into ``plan``, a re-plan of the same
+    folders (after an apply or an undo), so nothing chosen has to be chosen again.
+
+    An item left out stays out. A conflict kept ("skip") is still a conflict on re-planning
+    (the profile kept its own file) and stays kept; one imported under a new name ("rename")
+    is kept too: the renamed copy is in the profile, and renaming again would import a
+    second copy. An overwrite needs nothing: the profile now matches, so the item is skipped.
+    """
+    before = {item.id: item for item in previous.items}
+    for item in plan.items:
+        old = before.get(item.id)
+        if old is None or not item.toggleable:
+            continue
+        if not old.selected and item.selected:
+            plan.select(item.id, False)
+        elif (item.unresolved_conflict and old.resolution in ("skip", "rename")
+              and "skip" in item.allowed):
+            plan.resolve(item.id, "skip")

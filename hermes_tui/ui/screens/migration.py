@@ -10,6 +10,7 @@ offers u (undo it) and f (finish it); nothing is planned until one is done.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import ContentSwitcher, OptionList, Static
@@ -25,7 +26,7 @@ from textual.widgets.option_list import Option
 
 from hermes_tui.limits import format_size
 from hermes_tui.migration.detect import ConfigReading
-from hermes_tui.migration.plan import ItemStatus, Plan, PlanError, PlanItem
+from hermes_tui.migration.plan import ItemStatus, Plan, PlanError, PlanItem, keep_choices
 from hermes_tui.paths import display_path
 from hermes_tui.state import StepId, StepStatus
 from hermes_tui.steps import migration
@@ -57,6 +58,12 @@ class MigrationScreen(StepScreen):
         Binding("k", "resolve('skip')", "Keep", id="plan-keep"),
         Binding("m", "resolve('rename')", "Rename", id="plan-rename"),
         Binding("v", "switch_view", "Plan/diff", id="plan-view"),
+        Binding("d", "toggle_layout", "Layout", id="diff-layout"),
+        # The diff's own ]/[ work only while it has focus; these work from the file list too.
+        Binding("right_square_bracket", "hunk('next')", "Next change", id="plan-next-hunk",
+                key_display="]"),
+        Binding("left_square_bracket", "hunk('prev')", "Prev change", id="plan-prev-hunk",
+                key_display="["),
         Binding("right_curly_bracket", "file(1)", "Next file", id="next-file", key_display="}"),
         Binding("left_curly_bracket", "file(-1)", "Prev file", id="prev-file", key_display="{"),
         Binding("a", "apply", "Apply", id="plan-apply"),
@@ -76,6 +83,9 @@ class MigrationScreen(StepScreen):
         #: What detection found; apply and re-planning use the same folder.
         self._found = None
         self._diffs: dict[str, object] = {}
+        #: Items the last apply wrote, and it in words; empty until an apply (or after undo).
+        self._applied_ids: set[str] = set()
+        self._applied_words = ""
 
     def compose_body(self) -> ComposeResult:
         yield Static("Looking for an OpenClaw setup…", id="claw-summary", classes="prose")
@@ -84,7 +94,7 @@ class MigrationScreen(StepScreen):
             with Vertical(id="plan-view"):
                 yield OptionList(id="plan-items")
                 yield Static("", id="plan-reason", classes="note")
-            with Horizontal(id="diff-view"):
+            with Vertical(id="diff-view"):
                 yield OptionList(id="plan-files")
                 yield DiffView(id="plan-diff")
         yield StatusLine(id="claw-result", classes="summary")
@@ -96,11 +106,14 @@ class MigrationScreen(StepScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Show only the keys that do something now (the footer is narrow at 80 columns)."""
-        if not self.has_plan and action in ("toggle", "resolve", "switch_view", "file", "apply"):
+        if not self.has_plan and action in ("toggle", "resolve", "switch_view", "file", "apply",
+                                            "toggle_layout", "hunk"):
             return False
         in_diff = self.has_plan and self.query_one("#claw-views", ContentSwitcher).current == "diff-view"
-        if action == "file":
+        if action in ("file", "toggle_layout"):
             return in_diff
+        if action == "hunk":  # shown by the diff itself while it has focus
+            return in_diff and not self.query_one("#plan-diff", DiffView).has_focus
         if action in ("toggle", "resolve"):
             item = None if in_diff else self._current()
             if item is None:
@@ -151,7 +164,12 @@ class MigrationScreen(StepScreen):
                                                   settings.claw_dir)
         except migration.MigrationError as error:
             self.query_one("#claw-summary", Static).update("")
-            self.query_one("#claw-problem", ProblemView).show(error.problem)
+            problem = error.problem
+            if isinstance(error, migration.ClawNotFound):  # this screen's way out is a key
+                problem = replace(problem, fix=(
+                    "Press x to skip this step if you have never used OpenClaw, or start "
+                    "hermes-tui again with --claw-dir DIR pointing at the folder OpenClaw uses."))
+            self.query_one("#claw-problem", ProblemView).show(problem)
             return
         self.has_plan = True
         self.query_one("#claw-views").display = True
@@ -175,15 +193,23 @@ class MigrationScreen(StepScreen):
 
     def _redraw(self) -> None:
         plan = self.plan
-        counts = plan.counts()
-        words = ", ".join(f"{n} {status.value}" for status, n in counts.items() if n)
         head = f"OpenClaw at {display_path(plan.claw_dir)} → profile {self.wizard.state.profile}."
-        tail = " Nothing left to migrate." if plan.nothing_to_do else ""
+        if self._applied_words:  # what the last apply wrote, then what a new one would
+            words = f"Applied: {self._applied_words}." + (
+                " Nothing left to migrate." if plan.nothing_to_do
+                else f" Still to do: {_plan_words(plan)}.")
+        elif plan.nothing_to_do:
+            words = f"Nothing to migrate: {_plan_words(plan)}."
+        else:
+            words = f"Nothing is written yet. {_plan_words(plan).capitalize()}."
         self.query_one("#claw-summary", Static).update(
-            Content.assemble((head, "bold"), f"\nDry run: {words}.{tail}"))
+            Content.assemble((head, "bold"), f"\n{words}"))
         listing = self.query_one("#plan-items", OptionList)
         keep = listing.highlighted
-        listing.set_options(_item_option(item) for item in plan.items)
+        shared = Counter(item.destination for item in plan.items)
+        listing.set_options(_item_option(item, shared[item.destination] > 1,
+                                         item.id in self._applied_ids)
+                            for item in plan.items)
         if listing.option_count:
             listing.highlighted = keep if keep is not None and keep < listing.option_count else 0
         files = self.query_one("#plan-files", OptionList)
@@ -218,7 +244,13 @@ class MigrationScreen(StepScreen):
         if path not in self._diffs:  # difflib off the event loop: files can be large
             self._diffs[path] = await asyncio.to_thread(
                 diff_rows, change.display_before, change.display_after)
-        self.query_one("#plan-diff", DiffView).show(self._diffs[path])
+        sources = ", ".join(dict.fromkeys(
+            item.source for item in self.plan.items
+            if item.active and any(edit.path == path for edit in item.edits)))
+        # Both sides are the profile's file: as it is, and as the apply would leave it.
+        before = "Hermes now" + (": no such file" if change.display_before is None else "")
+        self.query_one("#plan-diff", DiffView).show(
+            self._diffs[path], before, f"Hermes after apply ← OpenClaw {sources}".rstrip())
 
     def _current(self) -> PlanItem | None:
         listing = self.query_one("#plan-items", OptionList)
@@ -261,6 +293,15 @@ class MigrationScreen(StepScreen):
         else:
             self.query_one("#plan-items", OptionList).focus()
 
+    def action_hunk(self, where: str) -> None:
+        view = self.query_one("#plan-diff", DiffView)
+        view.action_next_hunk() if where == "next" else view.action_prev_hunk()
+
+    def action_toggle_layout(self) -> None:
+        layout = self.query_one("#plan-diff", DiffView).toggle_layout()
+        self.notify("Side by side." if layout == "split" else "One column: removed, then added.",
+                    timeout=2)
+
     def action_file(self, step: int) -> None:
         files = self.query_one("#plan-files", OptionList)
         if files.option_count:
@@ -289,6 +330,8 @@ class MigrationScreen(StepScreen):
             self.query_one("#claw-problem", ProblemView).show(error.problem)
             return
         self.applied = result.run_dir
+        self._applied_ids = {item.id for item in self.plan.items if item.active}
+        self._applied_words = _applied_words(self.plan)
         self._show_applied(result, "Applied. ")
         await self._replan()
 
@@ -327,6 +370,7 @@ class MigrationScreen(StepScreen):
             await self._look()
             return
         self.applied = None
+        self._applied_ids, self._applied_words = set(), ""
         await self._replan()
 
     @work(exclusive=True, group="migration", exit_on_error=False)
@@ -340,12 +384,16 @@ class MigrationScreen(StepScreen):
         self._show_applied(result, "Finished the interrupted apply. ")
 
     async def _replan(self) -> None:
+        previous = self.plan
         try:
-            self.plan = await migration.make_plan(self.wizard.flow, self._found,
-                                                  self._profile_dir(), self.wizard.settings.claw_dir)
+            plan = await migration.make_plan(self.wizard.flow, self._found,
+                                             self._profile_dir(), self.wizard.settings.claw_dir)
         except migration.MigrationError as error:
             self.query_one("#claw-problem", ProblemView).show(error.problem)
             return
+        if previous is not None:  # a conflict kept, an item left out: chosen once
+            keep_choices(previous, plan)
+        self.plan = plan
         self._redraw()
 
     def action_skip(self) -> None:
@@ -358,10 +406,40 @@ class MigrationScreen(StepScreen):
         self.wizard.finish_step(self.STEP)
 
 
-def _item_option(item: PlanItem) -> Option:
+#: What each status means before anything is written: what an apply would do.
+_PLANNED = {
+    ItemStatus.migrated: "migrate", ItemStatus.archived: "archive", ItemStatus.skipped: "skip",
+    ItemStatus.conflict: "conflict", ItemStatus.error: "error",
+}
+
+
+def _plan_words(plan: Plan) -> str:
+    counts = plan.counts()
+    words = [f"{verb} {counts[status]}" for status, verb in (
+        (ItemStatus.migrated, "will migrate"), (ItemStatus.archived, "will archive"))
+        if counts[status]]
+    words += [f"{counts[status]} {noun}" for status, noun in (
+        (ItemStatus.conflict, "conflict(s) to choose"), (ItemStatus.error, "error(s)"),
+        (ItemStatus.skipped, "skipped")) if counts[status]]
+    return ", ".join(words) or "nothing found"
+
+
+def _applied_words(plan: Plan) -> str:
+    counts = Counter(item.status for item in plan.items if item.active)
+    words = [f"{counts[status]} {word}" for status, word in (
+        (ItemStatus.migrated, "migrated"), (ItemStatus.archived, "archived")) if counts[status]]
+    return ", ".join(words) or "nothing"
+
+
+def _item_option(item: PlanItem, shared_destination: bool = False, applied: bool = False) -> Option:
     box = ("[x] " if item.selected else "[ ] ") if item.toggleable else "    "
-    style = _STATUS_STYLE.get(item.status, "")
+    if applied and item.status is ItemStatus.skipped:  # written by the last apply
+        label, style = "applied", "$text-success"
+    else:
+        label, style = _PLANNED[item.status], _STATUS_STYLE.get(item.status, "")
     secret = " (secret)" if item.secret else ""
+    # Two rows for one target (two values of one key) or none: the source tells them apart.
+    where = item.source if item.destination == "—" else (
+        f"{item.destination} ← {item.source}" if shared_destination else item.destination)
     return Option(Content.assemble(
-        box, (f"{item.status.value:<9}", style), f" {item.kind.value:<16} ",
-        (item.destination + secret, "")), id=item.id)
+        box, (f"{label:<9}", style), f" {item.kind.value:<16} ", (where + secret, "")), id=item.id)

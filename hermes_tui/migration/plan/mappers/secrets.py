@@ -116,7 +116,12 @@ def gateway_token(ctx: Context, source: str, raw: Any) -> None:
     value, _ = resolve_value(ctx, raw)
     if value:
         ctx.all_secrets.add(value)
+        if value in ctx.gateway_tokens:  # the .env's token, referred to again in openclaw.json
+            ctx.also_from(ctx.gateway_tokens[value], source)
+            return
     slug = re.sub(r"\s+", ":", source)
+    if value:
+        ctx.gateway_tokens[value] = f"secret:gateway-token@{slug}"
     ctx.skip(ItemKind.secret, f"secret:gateway-token@{slug}", source, "—",
              "Hermes has no gateway token setting (nothing reads HERMES_GATEWAY_TOKEN; its "
              "API server uses API_SERVER_KEY): not migrated; the gateway settings are "
