@@ -642,11 +642,13 @@ async def start_gateway(
     health_timeout: float = 30.0,
     settle: float = 1.0,
     stop_grace: int = _STOP_GRACE,
+    restart: bool = False,
 ) -> GatewayStatus:
     """Create (or reuse) and start ``spec``'s container, and wait until it is up.
 
     An existing container with the same configuration and image is reused (started if
-    stopped, restarted if it runs on profile files changed since it started); one whose
+    stopped, restarted if it runs on profile files changed since it started, or when
+    ``restart`` asks for it: the dashboard's Restart); one whose
     configuration or image differs is stopped (SIGKILL after ``stop_grace`` s) and
     replaced. Up means running (not restarting) and, with the API server on, ``/health``
     answering as hermes-agent within ``health_timeout`` seconds; with it off, still
@@ -665,17 +667,17 @@ async def start_gateway(
     image_id = await _image_id(docker, spec.image)
     existing = await _inspect(docker, spec.name)
     container = None
-    restart = False
     if existing is not None:
         labels = _check_owner(spec, existing)
         same = labels.get(LABEL_CONFIG) == config["Labels"][LABEL_CONFIG]
         if same and existing.get("Image") == image_id:
             container = docker.containers.container(existing["Id"], **existing)
             state = existing.get("State") or {}
-            restart = bool(state.get("Running")) and profile_changed_since(
+            restart = bool(state.get("Running")) and (restart or profile_changed_since(
                 spec.profile_dir, parse_time(state.get("StartedAt"))
-            )
+            ))
         else:
+            restart = False  # a new container starts on the current files anyway
             old = docker.containers.container(existing["Id"], **existing)
             try:
                 if (existing.get("State") or {}).get("Running"):

@@ -127,12 +127,16 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
+        self._status = None
+        #: The action under way ("Stopping"…): engine events meanwhile do not paint over it.
+        self._busy: GatewayAction | None = None
+        #: The user stopped the gateway here: its exit code is the stop's signal, not a crash.
+        self._stopped_by_you = False
         self.query_one("#dash-log", Log).display = False
         self._show_details()
         self._load_api()
         self._watch()
         self.set_interval(30, self._tick_uptime)  # uptime text only; no polling of the engine
-        self._status = None
 
     # -- data ------------------------------------------------------------------------
 
@@ -161,7 +165,12 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
         self._status = status
         if reload:
             self._load_api()
-        parts = [(status.summary, "$text-success" if status.running else "$text-warning")]
+        if self._busy is not None:
+            return  # "Stopping…" stays until the action says how it ended
+        summary = status.summary
+        if status.state == "exited" and self._stopped_by_you:
+            summary = "stopped by you"
+        parts = [(summary, "$text-success" if status.running else "$text-warning")]
         uptime = status.uptime(datetime.now(UTC))
         if uptime is not None:
             minutes = int(uptime.total_seconds() // 60)
@@ -193,6 +202,7 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
         longer known either, so the status line says so instead of keeping it."""
         from hermes_tui.engine.launch import EngineLost
 
+        self._busy = None
         super().show_problem(problem, worker)
         if worker is not None and isinstance(worker.error, EngineLost):
             self.query_one("#dash-gateway", Static).update(
@@ -235,18 +245,20 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
 
         gateway = await self.app.profile_gateway()
         if gateway is None:
+            self._busy = None
             self.say(Problem("No container engine is reachable.", "Re-run step 1 (press w)."))
             return
         self.say()
-        self.query_one("#dash-gateway", Static).update(f"Gateway   {action.progress}…")
         try:
             status = await gateway.run(action)
         except EngineLost as error:
+            self._busy = None
             self.say(error.problem)
             self.query_one("#dash-gateway", Static).update(
                 "Gateway   unknown: the engine is not answering")
             return
         except GatewayError as error:
+            self._busy = None
             # The log tail goes to the log pane below, not into the problem.
             exit_code = () if error.exit_code is None else (f"Exit code: {error.exit_code}",)
             self.say(replace(error.problem, details=exit_code))
@@ -255,16 +267,25 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
                 log.display = True
                 log.write_lines(["--- last log lines ---", *error.log_tail])
             status = await gateway.status()
+        self._busy = None
         self.show_status(status)
 
+    def _begin(self, action: GatewayAction) -> None:
+        """Say what is under way at once, before the engine answers, then do it."""
+        self._busy = action
+        self._stopped_by_you = action is GatewayAction.STOP
+        self.query_one("#dash-gateway", Static).update(Content.assemble(
+            ("Gateway   ", "bold"), (f"{action.progress.lower()}…", "$text-warning")))
+        self._act(action)
+
     def action_start(self) -> None:
-        self._act(GatewayAction.START)
+        self._begin(GatewayAction.START)
 
     def action_stop(self) -> None:
-        self._act(GatewayAction.STOP)
+        self._begin(GatewayAction.STOP)
 
     def action_restart(self) -> None:
-        self._act(GatewayAction.RESTART)
+        self._begin(GatewayAction.RESTART)
         if not any(w.group == "dashboard-events" and not w.is_finished
                    for w in self.workers):
             self._watch()  # the watch ended (the engine went away): follow it again
@@ -317,7 +338,20 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
             self.app.open_dashboard()
 
     def action_new_profile(self) -> None:
-        self.app.new_profile()
+        """Ask first: setting up another profile starts steps 3-7 over in the progress."""
+        from hermes_tui.ui.widgets.confirm import ConfirmModal
+
+        current = self.app.state.profile
+        self.app.push_screen(ConfirmModal(
+            "New profile",
+            f"Set up another profile? The wizard opens at step 3; '{current}' and its "
+            "gateway stay as they are, and you can switch back to it from the dashboard (p).",
+            "Set up a new profile", "Stay on this dashboard (also Esc)",
+        ), self._new_profile)
+
+    def _new_profile(self, yes: bool | None) -> None:
+        if yes:
+            self.app.new_profile()
 
     def action_help(self) -> None:
         from hermes_tui.ui.help_text import DASHBOARD_HELP
