@@ -117,11 +117,14 @@ async def test_stop_and_restart_say_so_at_once_and_restart_applies_a_changed_env
         tmp_path, pulled):
     from hermes_tui.engine.api_server import PORT_ENV
     from hermes_tui.envfile import update_env
+    from hermes_tui.ui.widgets.gateway_stats import GatewayStats
 
     app = make(tmp_path, pulled, HEALTH_SERVER)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: "running" in gateway_line(app)
                        and "health ok" in gateway_line(app))
+        # The engine's stats stream feeds the plots while the gateway runs.
+        await wait_for(pilot, lambda: app.screen.query_one(GatewayStats).samples >= 2)
         # The key's action, called directly: what it shows before the engine is asked.
         app.screen.action_stop()
         assert "stopping…" in gateway_line(app)

@@ -30,6 +30,7 @@ from hermes_tui.problem import Problem
 from hermes_tui.state import STEP_ORDER, STEP_TITLES, StepId, step_number
 from hermes_tui.ui.screens.base import ReportsWorkerFailures
 from hermes_tui.ui.widgets.api_access import KEY_BINDINGS, ApiAccess, RevealsApiKey
+from hermes_tui.ui.widgets.gateway_stats import GatewayStats
 from hermes_tui.ui.widgets.problem_view import ProblemView
 from hermes_tui.ui.widgets.status_line import StatusLine
 from hermes_tui.ui.widgets.summary import label_table
@@ -121,9 +122,12 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
             yield Static("", id="dash-gateway", classes="summary")
             yield StatusLine(id="dash-health", classes="health-detail")
             yield ProblemView(id="dash-problem")
+            yield GatewayStats(id="dash-stats")
             yield ApiAccess(id="dash-api")
             yield Static("", id="dash-details", classes="summary")
-            yield Log(max_lines=LOG_LINES, id="dash-log", auto_scroll=True)
+            log = Log(max_lines=LOG_LINES, id="dash-log", auto_scroll=True)
+            log.border_title = "Gateway log (l hides it)"
+            yield log
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -132,7 +136,6 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
         self._busy: GatewayAction | None = None
         #: The user stopped the gateway here: its exit code is the stop's signal, not a crash.
         self._stopped_by_you = False
-        self.query_one("#dash-log", Log).display = False
         self._show_details()
         self._load_api()
         self._watch()
@@ -165,6 +168,8 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
         self._status = status
         if reload:
             self._load_api()
+        if status.running:
+            self._follow_running()
         if self._busy is not None:
             return  # "Stopping…" stays until the action says how it ended
         summary = status.summary
@@ -293,10 +298,17 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
     def action_logs(self) -> None:
         log = self.query_one("#dash-log", Log)
         log.display = not log.display
-        if log.display:
+
+    def _streaming(self, group: str) -> bool:
+        return any(w.group == group and not w.is_finished for w in self.workers)
+
+    def _follow_running(self) -> None:
+        """A running gateway's log and stats stream in while it runs; the engine ends
+        both streams when it stops, and the next "running" starts them again."""
+        if not self._streaming("dashboard-logs"):
             self._follow()
-        else:
-            self.workers.cancel_group(self, "dashboard-logs")
+        if not self._streaming("dashboard-stats"):
+            self._stats()
 
     @work(exclusive=True, group="dashboard-logs", exit_on_error=False)
     async def _follow(self) -> None:
@@ -307,11 +319,28 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
         if gateway is None:
             return
         log = self.query_one("#dash-log", Log)
+        log.clear()  # the tail below repeats the lines already shown
         async with engine_client(gateway.engine) as docker:
             lines = follow_logs(docker, gateway.profile, tail=100)
             async with contextlib.aclosing(lines):
                 async for line in lines:
                     log.write_line(line)
+
+    @work(exclusive=True, group="dashboard-stats", exit_on_error=False)
+    async def _stats(self) -> None:
+        from hermes_tui.engine.gateway import watch_stats
+        from hermes_tui.engine.launch import engine_client
+
+        gateway = await self.app.profile_gateway()
+        if gateway is None:
+            return
+        plots = self.query_one(GatewayStats)
+        async with engine_client(gateway.engine) as docker:
+            samples = watch_stats(docker, gateway.profile)
+            async with contextlib.aclosing(samples):
+                async for sample in samples:
+                    plots.add(sample)
+        plots.stopped()
 
     # -- wizard ------------------------------------------------------------------------
 
