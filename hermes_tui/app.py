@@ -127,7 +127,9 @@ class HermesApp(App[int]):
             await asyncio.to_thread(import_module, "aiodocker")
             from hermes_tui.engine.detect import diagnose
 
-            self.diagnosis = await diagnose(self.settings.docker_host)
+            self.diagnosis = await diagnose(
+                self.settings.docker_host, saved=self.state.engine_url
+            )
         return self.diagnosis
 
     async def profile_gateway(self) -> ProfileGateway | None:

@@ -64,10 +64,12 @@ def _blocked(name: str, because: str) -> Check:
     return Check(name, "fail", f"not checked: {because} (fix the failure above first)")
 
 
-async def _engine_check(settings: Settings) -> tuple[Check, EngineInfo | None]:
+async def _engine_check(
+    settings: Settings, saved: str | None = None
+) -> tuple[Check, EngineInfo | None]:
     from hermes_tui.engine.detect import diagnose
 
-    diagnosis = await diagnose(settings.docker_host)
+    diagnosis = await diagnose(settings.docker_host, saved=saved)
     engine = diagnosis.engine
     if engine is None:
         return Check("engine", "fail", diagnosis.headline, diagnosis.fix), None
@@ -243,7 +245,7 @@ async def run_checks(
     from hermes_tui.bridge.sync import ROUTER_KEY_ENV, load_router_key
 
     checks: list[Check] = []
-    engine_check, engine = await _engine_check(settings)
+    engine_check, engine = await _engine_check(settings, state.engine_url)
     checks.append(engine_check)
     checks.append(await _image_check(engine, image) if engine else _blocked("image", "no engine"))
 

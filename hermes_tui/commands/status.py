@@ -8,7 +8,8 @@ Works without an engine: the gateway state is then "unknown" and a note says why
       "data_dir": "/home/me/.local/share/hermes",
       "current_profile": "bot" | null,
       "engine": {"reachable": true, "summary": "Docker 27.3.1 · API 1.47 · linux/amd64",
-                 "url": "unix:///var/run/docker.sock", "note": null},
+                 "url": "unix:///var/run/docker.sock", "source": "Docker socket",
+                 "note": null},
       "profiles": [
         {
           "name": "bot",
@@ -33,7 +34,9 @@ this data dir's gateways count, though other data dirs may share the engine. ``c
 profile, the channels whose keys are set in ``.env`` for the others. ``models``,
 ``default_model`` and ``router_url`` are what the profile's ``config.yaml`` says (the
 router URL as Hermes calls it from its container). ``error`` says why a profile's files
-could not be read (null when they could).
+could not be read (null when they could). ``engine.source`` says where the engine was
+found: "--docker-host", "DOCKER_HOST", "saved from last run" (``engine_url`` in
+``wizard.toml``), a Docker context or a well-known socket; null when none answered.
 """
 
 from __future__ import annotations
@@ -63,15 +66,19 @@ def env_channels(env: dict[str, str]) -> list[str]:
     return configured_channels(env)
 
 
-async def _gateways(settings: Settings) -> tuple[dict[str, Any], dict[str, GatewayStatus] | None]:
+async def _gateways(
+    settings: Settings, saved: str | None = None
+) -> tuple[dict[str, Any], dict[str, GatewayStatus] | None]:
     from hermes_tui.engine.detect import diagnose
 
-    diagnosis = await diagnose(settings.docker_host)
+    diagnosis = await diagnose(settings.docker_host, saved=saved)
     engine = diagnosis.engine
     if engine is None:
         note = f"gateway state unknown: no container engine reachable ({diagnosis.headline})"
-        return {"reachable": False, "summary": None, "url": None, "note": note}, None
-    info = {"reachable": True, "summary": engine.summary, "url": engine.url, "note": None}
+        return {"reachable": False, "summary": None, "url": None, "source": None,
+                "note": note}, None
+    info = {"reachable": True, "summary": engine.summary, "url": engine.url,
+            "source": engine.source, "note": None}
     from hermes_tui.engine.gateway import find_gateways
     from hermes_tui.engine.launch import engine_client
 
@@ -133,7 +140,7 @@ def _profile_json(settings: Settings, state: WizardState, name: str,
 
 async def collect(settings: Settings, state: WizardState) -> dict[str, Any]:
     """The whole status as the documented JSON-ready dict."""
-    engine, gateways = await _gateways(settings)
+    engine, gateways = await _gateways(settings, state.engine_url)
     from hermes_tui.profile import profile_names
 
     names = profile_names(settings.paths.profiles)
@@ -169,7 +176,10 @@ def print_text(console: Console, data: dict[str, Any]) -> None:
 
     engine = data["engine"]
     console.print(f"Data dir  {data['data_dir']}")
-    console.print(f"Engine    {engine['summary'] or 'not reachable'}")
+    if engine["summary"]:
+        console.print(f"Engine    {engine['summary']} ({engine['source']}: {engine['url']})")
+    else:
+        console.print("Engine    not reachable")
     if engine["note"]:
         console.print(f"Note      {engine['note']}")
     if not data["profiles"]:

@@ -51,6 +51,8 @@ APPLE_CONTAINER_URL = "https://github.com/apple/container/releases"
 # Human names of the places we look; the UI shows them as-is.
 SOURCE_FLAG = "--docker-host"
 SOURCE_ENV = "DOCKER_HOST"
+#: The engine the last run found, as ``wizard.toml`` records it (``engine_url``).
+SOURCE_SAVED = "saved from last run"
 SOURCE_SOCKET = "Docker socket"
 SOURCE_DESKTOP = "Docker Desktop"
 SOURCE_PODMAN_USER = "Podman (rootless)"
@@ -170,6 +172,11 @@ class Probe:
         return Problem(self.detail, self.fix, subject=self.candidate.url)
 
 
+SAVED_FIX = (
+    "This engine was found by the last run (engine_url in wizard.toml). Start it again, or "
+    "give the one to use with --docker-host or DOCKER_HOST."
+)
+
 NOTHING_FOUND_HEADLINE = "No container runtime found: no Docker, Podman or Apple Container answers."
 NOTHING_FOUND_FIX = (
     f"Install Docker ({DOCKER_INSTALL_URL}; Docker Desktop: {DOCKER_DESKTOP_URL}), "
@@ -203,6 +210,9 @@ class Diagnosis:
         failed = [p for p in self.probes if p.outcome not in (Outcome.OK, Outcome.NOT_TRIED)]
         for probe_ in failed:
             if probe_.candidate.explicit:
+                return probe_
+        for probe_ in failed:
+            if probe_.candidate.source == SOURCE_SAVED:
                 return probe_
         for probe_ in failed:
             if probe_.outcome is not Outcome.MISSING:
@@ -250,11 +260,14 @@ def candidates(
     system: str | None = None,
     machine: str | None = None,
     uid: int | None = None,
+    saved: str | None = None,
 ) -> list[Candidate]:
     """The places to try, best first, without touching the network.
 
     ``--docker-host`` (``docker_host``) is the only candidate when given: the user chose
-    it. Otherwise DOCKER_HOST, the current Docker context, then the well-known sockets of
+    it. Otherwise DOCKER_HOST, then ``saved`` (the engine a previous run found and
+    recorded in ``wizard.toml``: an engine given once with ``--docker-host`` is used
+    again without repeating it), the current Docker context, then the well-known sockets of
     Docker, Docker Desktop, Podman, Colima and Rancher Desktop, and on Apple Silicon the
     Apple Container CLI. Identical URLs are listed once (the first source wins). Every
     parameter defaults to this machine; tests pass their own.
@@ -276,6 +289,9 @@ def candidates(
     if env.get("DOCKER_HOST"):
         url = _normalise_url(env["DOCKER_HOST"])
         found.append(Candidate(SOURCE_ENV, url, _env_tls(url, env, config_dir)))
+    if saved:
+        url = _normalise_url(saved)
+        found.append(Candidate(SOURCE_SAVED, url, _env_tls(url, env, config_dir)))
     context = _context_candidate(env, config_dir)
     if context is not None:
         found.append(context)
@@ -627,6 +643,8 @@ class _Judge:
             fix = "Correct DOCKER_HOST, or unset it to let hermes-tui search the usual places."
         elif self.candidate.source.startswith(_CONTEXT_PREFIX):
             fix = self.context_fix()
+        elif self.candidate.source == SOURCE_SAVED:
+            fix = SAVED_FIX
         else:
             fix = ""  # one of many places we look: its absence alone is no advice
         return self.verdict(Outcome.MISSING, f"No socket at {self.path}.", fix)
@@ -645,6 +663,8 @@ class _Judge:
             return "Point DOCKER_HOST at the engine's socket or address, or unset it."
         if self.candidate.explicit:
             return self.context_fix()
+        if self.candidate.source == SOURCE_SAVED:
+            return SAVED_FIX
         return ""
 
     def start_fix(self) -> str:

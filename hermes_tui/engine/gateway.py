@@ -493,6 +493,62 @@ async def follow_logs(
             await stream.aclose()  # type: ignore[attr-defined]
 
 
+@dataclass(frozen=True)
+class StatsSample:
+    """One reading of the engine's stats stream: CPU in percent of one core (so 2 busy
+    cores read 200), memory in use and its limit in bytes."""
+
+    cpu_percent: float
+    memory: int
+    memory_limit: int
+
+
+def stats_sample(raw: Mapping[str, Any]) -> StatsSample | None:
+    """A `StatsSample` from one ``GET /containers/{id}/stats`` object (Docker's or
+    Podman's shape); None for the first one, which has no previous reading to compare."""
+    cpu = raw.get("cpu_stats") or {}
+    pre = raw.get("precpu_stats") or {}
+    total = (cpu.get("cpu_usage") or {}).get("total_usage")
+    pre_total = (pre.get("cpu_usage") or {}).get("total_usage")
+    system, pre_system = cpu.get("system_cpu_usage"), pre.get("system_cpu_usage")
+    if None in (total, pre_total, system, pre_system) or system <= pre_system:
+        return None
+    cpus = cpu.get("online_cpus") or len((cpu.get("cpu_usage") or {}).get("percpu_usage") or [1])
+    percent = max(0.0, (total - pre_total) / (system - pre_system) * cpus * 100.0)
+    memory = raw.get("memory_stats") or {}
+    usage = int(memory.get("usage") or 0)
+    # As `docker stats` shows it: the page cache the kernel may drop is not counted.
+    inactive = (memory.get("stats") or {}).get("inactive_file") or 0
+    return StatsSample(percent, max(0, usage - int(inactive)), int(memory.get("limit") or 0))
+
+
+async def watch_stats(docker: aiodocker.Docker, profile: str) -> AsyncIterator[StatsSample]:
+    """The gateway's CPU and memory, one sample a second as the engine streams them
+    (``GET /containers/{id}/stats?stream=1``), until the container stops or the caller
+    stops iterating (use ``contextlib.aclosing``). Nothing when there is no container."""
+    from aiodocker.exceptions import DockerError
+
+    try:
+        container = await docker.containers.get(container_name(profile))
+    except DockerError as exc:
+        if exc.status == 404:
+            return
+        raise
+    stream = container.stats(stream=True)
+    try:
+        async for raw in stream:
+            if not raw or not (raw.get("read") or raw.get("cpu_stats")):
+                continue
+            if raw.get("read", "").startswith("0001-01-01"):
+                return  # the container stopped: the engine sends zeroed readings
+            sample = stats_sample(raw)
+            if sample is not None:
+                yield sample
+    finally:
+        with contextlib.suppress(Exception):
+            await stream.aclose()
+
+
 # --------------------------------------------------------------------------------------------
 # Events
 # --------------------------------------------------------------------------------------------
@@ -642,11 +698,13 @@ async def start_gateway(
     health_timeout: float = 30.0,
     settle: float = 1.0,
     stop_grace: int = _STOP_GRACE,
+    restart: bool = False,
 ) -> GatewayStatus:
     """Create (or reuse) and start ``spec``'s container, and wait until it is up.
 
     An existing container with the same configuration and image is reused (started if
-    stopped, restarted if it runs on profile files changed since it started); one whose
+    stopped, restarted if it runs on profile files changed since it started, or when
+    ``restart`` asks for it: the dashboard's Restart); one whose
     configuration or image differs is stopped (SIGKILL after ``stop_grace`` s) and
     replaced. Up means running (not restarting) and, with the API server on, ``/health``
     answering as hermes-agent within ``health_timeout`` seconds; with it off, still
@@ -665,17 +723,17 @@ async def start_gateway(
     image_id = await _image_id(docker, spec.image)
     existing = await _inspect(docker, spec.name)
     container = None
-    restart = False
     if existing is not None:
         labels = _check_owner(spec, existing)
         same = labels.get(LABEL_CONFIG) == config["Labels"][LABEL_CONFIG]
         if same and existing.get("Image") == image_id:
             container = docker.containers.container(existing["Id"], **existing)
             state = existing.get("State") or {}
-            restart = bool(state.get("Running")) and profile_changed_since(
+            restart = bool(state.get("Running")) and (restart or profile_changed_since(
                 spec.profile_dir, parse_time(state.get("StartedAt"))
-            )
+            ))
         else:
+            restart = False  # a new container starts on the current files anyway
             old = docker.containers.container(existing["Id"], **existing)
             try:
                 if (existing.get("State") or {}).get("Running"):
@@ -930,4 +988,5 @@ __all__ = [
     "start_gateway",
     "stop_gateway",
     "watch_events",
+    "watch_stats",
 ]

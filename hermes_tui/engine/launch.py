@@ -26,7 +26,6 @@ from hermes_tui.engine.gateway import (
     container_name,
     engine_ports,
     gateway_status,
-    restart_gateway,
     start_gateway,
     stop_gateway,
 )
@@ -161,11 +160,12 @@ class ProfileGateway:
         async with engine_client(self.engine) as docker:
             return await action(docker)
 
-    async def start(self, health_timeout: float = 30.0) -> GatewayStatus:
+    async def start(self, health_timeout: float = 30.0, *, restart: bool = False) -> GatewayStatus:
         async def run(docker: aiodocker.Docker) -> GatewayStatus:
             spec, _api = await self.prepare(docker)
             env = read_env(self.profile_dir / ".env")
-            return await start_gateway(docker, spec, env, health_timeout=health_timeout)
+            return await start_gateway(docker, spec, env, health_timeout=health_timeout,
+                                       restart=restart)
 
         return await self._with(run)
 
@@ -175,13 +175,17 @@ class ProfileGateway:
             return await self.start(health_timeout)
         if action is GatewayAction.STOP:
             return await self.stop()
-        return await self.restart()
+        return await self.restart(health_timeout)
 
     async def stop(self) -> GatewayStatus:
         return await self._with(lambda docker: stop_gateway(docker, self.profile))
 
-    async def restart(self) -> GatewayStatus:
-        return await self._with(lambda docker: restart_gateway(docker, self.profile))
+    async def restart(self, health_timeout: float = 30.0) -> GatewayStatus:
+        """Restart on the profile's current configuration: as `start` does, the container
+        is replaced when its configuration (the ``.env``'s API port or key, the image, the
+        mounts) changed since it was made, and restarted otherwise, so Hermes reads the
+        ``.env`` and ``config.yaml`` again either way."""
+        return await self.start(health_timeout, restart=True)
 
     async def status(self) -> GatewayStatus:
         return await self._with(

@@ -30,4 +30,4 @@ def record_diagnosis(flow: Flow, diagnosis: Diagnosis) -> Diagnosis:
 
 async def check_runtime(flow: Flow, docker_host: str | None) -> Diagnosis:
     """Probe every place an engine may answer (``docker_host`` first) and record it."""
-    return record_diagnosis(flow, await diagnose(docker_host))
+    return record_diagnosis(flow, await diagnose(docker_host, saved=flow.state.engine_url))

@@ -71,7 +71,7 @@ async def test_dashboard_on_launch_starts_a_stopped_gateway_and_follows_events(t
         assert isinstance(app.screen, DashboardScreen)
         await wait_for(pilot, lambda: "running" in gateway_line(app) and "health ok" in gateway_line(app))
         await pilot.press("x")
-        await wait_for(pilot, lambda: "exited" in gateway_line(app))
+        await wait_for(pilot, lambda: "stopped by you" in gateway_line(app))
         await pilot.press("s")
         await wait_for(pilot, lambda: "running" in gateway_line(app))
         await pilot.press("r")
@@ -103,3 +103,43 @@ async def test_rerunning_a_step_from_the_dashboard_returns_there(tmp_path, pulle
         assert app.screen.STEP is StepId.CHANNELS
         await pilot.press("n")  # the dashboard's event watcher never completes: poll instead
         await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_stop_and_restart_say_so_at_once_and_restart_applies_a_changed_env(
+        tmp_path, pulled):
+    from hermes_tui.engine.api_server import PORT_ENV
+    from hermes_tui.envfile import update_env
+    from hermes_tui.ui.widgets.gateway_stats import GatewayStats
+
+    app = make(tmp_path, pulled, HEALTH_SERVER)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: "running" in gateway_line(app)
+                       and "health ok" in gateway_line(app))
+        # The engine's stats stream feeds the plots while the gateway runs.
+        await wait_for(pilot, lambda: app.screen.query_one(GatewayStats).samples >= 2)
+        # The key's action, called directly: what it shows before the engine is asked.
+        app.screen.action_stop()
+        assert "stopping…" in gateway_line(app)
+        await wait_for(pilot, lambda: "stopped by you" in gateway_line(app))
+        assert "exited with code" not in gateway_line(app)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: "running" in gateway_line(app)
+                       and "health ok" in gateway_line(app))
+
+        port = free_port()
+        env = app.settings.paths.profile_dir("gw-bot") / ".env"
+        update_env(env, {PORT_ENV: str(port)})
+        app.screen.action_restart()
+        assert "restarting…" in gateway_line(app)
+        await wait_for(pilot, lambda: "running" in gateway_line(app)
+                       and "health ok" in gateway_line(app)
+                       and app.screen._status.api_port == port)
+        assert "API port" not in gateway_line(app)  # the container runs the .env's port

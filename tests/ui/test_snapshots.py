@@ -440,5 +440,30 @@ def test_dashboard_health_failing_says_what_answered(snap_compare, make_app, pat
                         run_before=no_real_key(shown(status)))
 
 
+def test_dashboard_live_log_and_stats(snap_compare, make_app, paths, size):
+    from textual.widgets import Log
+
+    from hermes_tui.engine.gateway import StatsSample
+    from hermes_tui.ui.widgets.gateway_stats import GatewayStats
+
+    started = datetime.now(UTC) - timedelta(minutes=3)
+    status = GatewayStatus(exists=True, state="running", started_at=started, health="ok",
+                           profile="my-bot", api_port=8642)
+
+    async def run_before(pilot) -> None:
+        await shown(status)(pilot)
+        await pilot.app.workers.wait_for_complete()  # no engine: the streams end at once
+        plots = pilot.app.screen.query_one(GatewayStats)
+        for n in range(40):
+            plots.add(StatsSample(cpu_percent=(n * 7) % 23 / 2, memory=48_000_000 + n * 150_000,
+                                  memory_limit=2_000_000_000))
+        pilot.app.screen.query_one(Log).write_lines(
+            [f"2026-11-27 09:3{n}:00 INFO gateway: telegram poll ok ({n})" for n in range(8)])
+        await pilot.pause()
+
+    assert snap_compare(dashboard_app(make_app, paths), terminal_size=size,
+                        run_before=run_before)
+
+
 def test_dashboard_without_engine(snap_compare, make_app, paths, size):
     assert snap_compare(dashboard_app(make_app, paths), terminal_size=size, run_before=settle)

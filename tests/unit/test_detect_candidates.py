@@ -272,3 +272,32 @@ def test_importing_detect_loads_neither_aiodocker_nor_textual(
     done = run_python("-c", snippet)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+# --- the engine a previous run found (wizard.toml's engine_url) ----------------------------
+
+
+def test_saved_engine_is_tried_before_the_usual_places(tmp_path):
+    found = candidates(env={"HOME": str(tmp_path)}, home=tmp_path,
+                       saved="tcp://10.0.0.5:2375", **LINUX)
+    assert found[0] == Candidate("saved from last run", "tcp://10.0.0.5:2375")
+    assert "unix:///var/run/docker.sock" in urls(found[1:])
+
+
+def test_docker_host_in_the_environment_comes_before_the_saved_engine(tmp_path):
+    env = {"HOME": str(tmp_path), "DOCKER_HOST": "unix:///env.sock"}
+    found = candidates(env=env, home=tmp_path, saved="unix:///saved.sock", **LINUX)
+    assert sources(found)[:2] == ["DOCKER_HOST", "saved from last run"]
+
+
+def test_the_flag_replaces_the_saved_engine(tmp_path):
+    found = candidates("unix:///flag.sock", env={"HOME": str(tmp_path)}, home=tmp_path,
+                       saved="unix:///saved.sock", **LINUX)
+    assert urls(found) == ["unix:///flag.sock"]
+
+
+def test_a_saved_well_known_socket_is_listed_once_as_saved(tmp_path):
+    found = candidates(env={"HOME": str(tmp_path)}, home=tmp_path,
+                       saved="unix:///var/run/docker.sock", **LINUX)
+    assert urls(found).count("unix:///var/run/docker.sock") == 1
+    assert sources(found)[0] == "saved from last run"

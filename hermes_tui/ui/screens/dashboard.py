@@ -30,6 +30,7 @@ from hermes_tui.problem import Problem
 from hermes_tui.state import STEP_ORDER, STEP_TITLES, StepId, step_number
 from hermes_tui.ui.screens.base import ReportsWorkerFailures
 from hermes_tui.ui.widgets.api_access import KEY_BINDINGS, ApiAccess, RevealsApiKey
+from hermes_tui.ui.widgets.gateway_stats import GatewayStats
 from hermes_tui.ui.widgets.problem_view import ProblemView
 from hermes_tui.ui.widgets.status_line import StatusLine
 from hermes_tui.ui.widgets.summary import label_table
@@ -121,18 +122,24 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
             yield Static("", id="dash-gateway", classes="summary")
             yield StatusLine(id="dash-health", classes="health-detail")
             yield ProblemView(id="dash-problem")
+            yield GatewayStats(id="dash-stats")
             yield ApiAccess(id="dash-api")
             yield Static("", id="dash-details", classes="summary")
-            yield Log(max_lines=LOG_LINES, id="dash-log", auto_scroll=True)
+            log = Log(max_lines=LOG_LINES, id="dash-log", auto_scroll=True)
+            log.border_title = "Gateway log (l hides it)"
+            yield log
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.query_one("#dash-log", Log).display = False
+        self._status = None
+        #: The action under way ("Stopping"…): engine events meanwhile do not paint over it.
+        self._busy: GatewayAction | None = None
+        #: The user stopped the gateway here: its exit code is the stop's signal, not a crash.
+        self._stopped_by_you = False
         self._show_details()
         self._load_api()
         self._watch()
         self.set_interval(30, self._tick_uptime)  # uptime text only; no polling of the engine
-        self._status = None
 
     # -- data ------------------------------------------------------------------------
 
@@ -161,7 +168,14 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
         self._status = status
         if reload:
             self._load_api()
-        parts = [(status.summary, "$text-success" if status.running else "$text-warning")]
+        if status.running:
+            self._follow_running()
+        if self._busy is not None:
+            return  # "Stopping…" stays until the action says how it ended
+        summary = status.summary
+        if status.state == "exited" and self._stopped_by_you:
+            summary = "stopped by you"
+        parts = [(summary, "$text-success" if status.running else "$text-warning")]
         uptime = status.uptime(datetime.now(UTC))
         if uptime is not None:
             minutes = int(uptime.total_seconds() // 60)
@@ -193,6 +207,7 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
         longer known either, so the status line says so instead of keeping it."""
         from hermes_tui.engine.launch import EngineLost
 
+        self._busy = None
         super().show_problem(problem, worker)
         if worker is not None and isinstance(worker.error, EngineLost):
             self.query_one("#dash-gateway", Static).update(
@@ -235,18 +250,20 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
 
         gateway = await self.app.profile_gateway()
         if gateway is None:
+            self._busy = None
             self.say(Problem("No container engine is reachable.", "Re-run step 1 (press w)."))
             return
         self.say()
-        self.query_one("#dash-gateway", Static).update(f"Gateway   {action.progress}…")
         try:
             status = await gateway.run(action)
         except EngineLost as error:
+            self._busy = None
             self.say(error.problem)
             self.query_one("#dash-gateway", Static).update(
                 "Gateway   unknown: the engine is not answering")
             return
         except GatewayError as error:
+            self._busy = None
             # The log tail goes to the log pane below, not into the problem.
             exit_code = () if error.exit_code is None else (f"Exit code: {error.exit_code}",)
             self.say(replace(error.problem, details=exit_code))
@@ -255,16 +272,25 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
                 log.display = True
                 log.write_lines(["--- last log lines ---", *error.log_tail])
             status = await gateway.status()
+        self._busy = None
         self.show_status(status)
 
+    def _begin(self, action: GatewayAction) -> None:
+        """Say what is under way at once, before the engine answers, then do it."""
+        self._busy = action
+        self._stopped_by_you = action is GatewayAction.STOP
+        self.query_one("#dash-gateway", Static).update(Content.assemble(
+            ("Gateway   ", "bold"), (f"{action.progress.lower()}…", "$text-warning")))
+        self._act(action)
+
     def action_start(self) -> None:
-        self._act(GatewayAction.START)
+        self._begin(GatewayAction.START)
 
     def action_stop(self) -> None:
-        self._act(GatewayAction.STOP)
+        self._begin(GatewayAction.STOP)
 
     def action_restart(self) -> None:
-        self._act(GatewayAction.RESTART)
+        self._begin(GatewayAction.RESTART)
         if not any(w.group == "dashboard-events" and not w.is_finished
                    for w in self.workers):
             self._watch()  # the watch ended (the engine went away): follow it again
@@ -272,10 +298,17 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
     def action_logs(self) -> None:
         log = self.query_one("#dash-log", Log)
         log.display = not log.display
-        if log.display:
+
+    def _streaming(self, group: str) -> bool:
+        return any(w.group == group and not w.is_finished for w in self.workers)
+
+    def _follow_running(self) -> None:
+        """A running gateway's log and stats stream in while it runs; the engine ends
+        both streams when it stops, and the next "running" starts them again."""
+        if not self._streaming("dashboard-logs"):
             self._follow()
-        else:
-            self.workers.cancel_group(self, "dashboard-logs")
+        if not self._streaming("dashboard-stats"):
+            self._stats()
 
     @work(exclusive=True, group="dashboard-logs", exit_on_error=False)
     async def _follow(self) -> None:
@@ -286,11 +319,28 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
         if gateway is None:
             return
         log = self.query_one("#dash-log", Log)
+        log.clear()  # the tail below repeats the lines already shown
         async with engine_client(gateway.engine) as docker:
             lines = follow_logs(docker, gateway.profile, tail=100)
             async with contextlib.aclosing(lines):
                 async for line in lines:
                     log.write_line(line)
+
+    @work(exclusive=True, group="dashboard-stats", exit_on_error=False)
+    async def _stats(self) -> None:
+        from hermes_tui.engine.gateway import watch_stats
+        from hermes_tui.engine.launch import engine_client
+
+        gateway = await self.app.profile_gateway()
+        if gateway is None:
+            return
+        plots = self.query_one(GatewayStats)
+        async with engine_client(gateway.engine) as docker:
+            samples = watch_stats(docker, gateway.profile)
+            async with contextlib.aclosing(samples):
+                async for sample in samples:
+                    plots.add(sample)
+        plots.stopped()
 
     # -- wizard ------------------------------------------------------------------------
 
@@ -317,7 +367,20 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
             self.app.open_dashboard()
 
     def action_new_profile(self) -> None:
-        self.app.new_profile()
+        """Ask first: setting up another profile starts steps 3-7 over in the progress."""
+        from hermes_tui.ui.widgets.confirm import ConfirmModal
+
+        current = self.app.state.profile
+        self.app.push_screen(ConfirmModal(
+            "New profile",
+            f"Set up another profile? The wizard opens at step 3; '{current}' and its "
+            "gateway stay as they are, and you can switch back to it from the dashboard (p).",
+            "Set up a new profile", "Stay on this dashboard (also Esc)",
+        ), self._new_profile)
+
+    def _new_profile(self, yes: bool | None) -> None:
+        if yes:
+            self.app.new_profile()
 
     def action_help(self) -> None:
         from hermes_tui.ui.help_text import DASHBOARD_HELP
