@@ -33,6 +33,7 @@ from hermes_tui.ui.widgets.summary import label_table
 
 class DoneScreen(RevealsApiKey, StepScreen):
     STEP = StepId.DONE
+    AUTO_FOCUS = "#step-body"
     HELP = HELP[StepId.DONE]
     RETRY_KEY = "g"  # start the gateway again
     BINDINGS = [
