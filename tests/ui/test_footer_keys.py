@@ -38,3 +38,23 @@ async def test_footer_keeps_the_steps_own_keys_at_80_columns(make_app, paths, st
         palette = [key for key in keys if key.action == "command_palette"]
         limit = palette[0].region.x if palette else 80
         assert all(key.region.right <= limit for key in keys if key not in palette), shown
+
+
+def test_readme_key_table_names_every_footer_key_of_the_steps():
+    from pathlib import Path
+
+    from hermes_tui.ui.screens import bridge, channels, done, profile, pull, runtime
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    table = readme.split("## Keys\n", 1)[1].split("\n\n|", 1)[1].split("\n\n", 1)[0]
+    cells = {cell.strip("` ") for row in table.splitlines() for cell in
+             row.split("|")[1].replace("/", "`").split("`") if cell.strip("` ")}
+    spelled = {"enter": "Enter", "escape": "Esc", "tab": "Tab", "space": "Space",
+               "question_mark": "?", "ctrl+r": "Ctrl+R", "ctrl+q": "Ctrl+Q", "f1": "F1",
+               "f2": "F2"}
+    screens = [runtime.RuntimeScreen, pull.PullScreen, profile.ProfileScreen,
+               channels.ChannelsScreen, bridge.BridgeScreen, done.DoneScreen]
+    for screen in screens:
+        for key, one in screen._merged_bindings:
+            if one.show:
+                assert spelled.get(key, key) in cells, (screen.__name__, key)
