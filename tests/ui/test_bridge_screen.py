@@ -209,3 +209,16 @@ async def test_a_failed_relist_leaves_no_synced_badge_behind(bridge_app, router)
         assert rows(app) == [] and not app.screen.query_one("#models", ModelList).display
         assert "Synced" not in text(app, "#bridge-status")
         assert app.screen.check_action("next", ()) is None
+
+
+async def test_at_80_columns_the_footer_shows_every_key_of_the_listed_models(bridge_app, router):
+    from textual.widgets._footer import FooterKey
+
+    app = bridge_app(router.url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        keys = list(app.screen.query(FooterKey))
+        shown = [key.description for key in keys]
+        assert shown[:3] == ["Next", "Refresh", "Default"] and "Quit" in shown
+        assert all(key.region.right <= 80 for key in keys)
+        assert "palette" not in shown  # Ctrl+P still works; the footer needs the room

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -142,6 +142,18 @@ class StepScreen(ReportsWorkerFailures, Screen[None]):
 
     def compose_body(self) -> ComposeResult:
         yield from ()
+
+    #: Below this width the footer leaves out "^p palette" (Ctrl+P still opens it; the
+    #: help and README say so): the step's own keys need the room at 80 columns.
+    PALETTE_IN_FOOTER_FROM = 100
+
+    @on(events.Resize)
+    def _fit_footer(self, event: events.Resize) -> None:
+        footer = self.query_one(Footer)
+        wide = event.size.width >= self.PALETTE_IN_FOOTER_FROM
+        if footer.show_command_palette != wide:
+            footer.show_command_palette = wide
+            footer.refresh(recompose=True)
 
     # -- fields -----------------------------------------------------------------------
 

@@ -59,7 +59,7 @@ class BridgeScreen(StepScreen):
     BINDINGS = [
         Binding("r", "refresh", "Refresh", id="refresh-models"),
         # Space picks (as it ticks on Channels); Enter stays Next.
-        Binding("space", "make_default", "Make default", id="make-default"),
+        Binding("space", "make_default", "Default", id="make-default"),
     ]
 
     def __init__(self) -> None:

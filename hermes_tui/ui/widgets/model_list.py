@@ -66,8 +66,8 @@ class ModelRow:
 
 
 class ModelList(ScrollView, can_focus=True):
-    """Rows of models; Space, Enter (where the screen leaves it to the list) or a click on
-    an enabled row posts ``ModelList.Selected``."""
+    """Rows of models; Enter (where the screen leaves it to the list; the LLM bridge uses
+    Space) or a click on an enabled row posts ``ModelList.Selected``."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down", "cursor(1)", "Down", show=False),
@@ -76,7 +76,7 @@ class ModelList(ScrollView, can_focus=True):
         Binding("pageup", "page(-1)", "Page Up", show=False),
         Binding("home", "edge(-1)", "First", show=False),
         Binding("end", "edge(1)", "Last", show=False),
-        Binding("enter,space", "select", "Select", show=False),
+        Binding("enter", "select", "Select", show=False),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "model-list--row", "model-list--row-highlighted", "model-list--row-disabled",
