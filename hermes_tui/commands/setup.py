@@ -53,15 +53,19 @@ MIGRATE_CHOICES = ("no", "dry-run", "apply")
 
 EXIT_CODES_HELP = """\
 exit codes:
-  0   every step done or skipped, gateway running
-  2   bad arguments
-  3   the progress file (wizard.toml) cannot be used
-  5   another hermes-tui (the wizard, setup, migrate) is changing this data dir; nothing
-      was done (the message names it; --wait SECONDS waits for it)
-  11  step 1 (Runtime check) failed     15  step 5 (LLM bridge) failed
-  12  step 2 (Image pull) failed        16  step 6 (Claw migration) failed
-  13  step 3 (Profile) failed           17  step 7 (Completion): the gateway did not start
-  14  step 4 (Channels) failed        130 interrupted (Ctrl+C); finished steps are saved
+  0    every step done or skipped, gateway running
+  2    bad arguments
+  3    the progress file (wizard.toml) cannot be used
+  5    another hermes-tui (the wizard, setup, migrate) is changing this data
+       dir; nothing was done (the message names it; --wait SECONDS waits for it)
+  11   step 1 (Runtime check) failed
+  12   step 2 (Image pull) failed
+  13   step 3 (Profile) failed
+  14   step 4 (Channels) failed
+  15   step 5 (LLM bridge) failed
+  16   step 6 (Claw migration) failed
+  17   step 7 (Completion): the gateway did not start
+  130  interrupted (Ctrl+C); finished steps are saved
 
 Credentials are read from the environment under the names the profile's .env uses
 (e.g. TELEGRAM_BOT_TOKEN, DISCORD_BOT_TOKEN, SLACK_BOT_TOKEN and SLACK_APP_TOKEN; the

@@ -27,6 +27,15 @@ does not accept uid 0): the profile's files then belong to uid 10000, and root c
 read and edit them.
 """
 
+#: The one rule for text fields, on every step that has them.
+FIELDS_HELP = """
+## Text fields
+A step never opens inside a text field, so its letter keys always work. **Tab** (or
+**Enter**, while the footer offers "Edit") enters the fields and moves between them;
+**Esc** leaves a field. Inside a field, letters type: use **Enter** (Next), **F1** (help),
+**F2** (step list) and **Ctrl+Q** (quit) there.
+"""
+
 HELP: dict[StepId, str] = {
     StepId.RUNTIME: """\
 ## What this step does
@@ -71,21 +80,23 @@ and `sudo`.
 ## Troubleshooting: profile creation fails with "invalid name"
 Profile names must match `^[a-z0-9][a-z0-9_-]{0,63}$`. Avoid uppercase letters, spaces,
 and special characters other than `-` and `_`.
-""",
+""" + FIELDS_HELP,
     StepId.CHANNELS: """\
 ## What this step does
 Choose the messaging platforms this profile connects to. Leaving all unchecked is fine:
 add channels later from the dashboard or by re-running this step.
 
 ## Keys
-- **Space** ticks or unticks the highlighted platform; **Tab** moves to its fields.
+- **Space** ticks or unticks the highlighted platform (`[x]` ticked, `[ ]` not);
+  **Enter** is Next.
+- **Tab** moves to the ticked platforms' fields; **Esc** goes back to the list.
 - **Ctrl+R** shows or hides the secret fields.
 
 ## Where credentials go
 Tokens and passwords are written only to the profile's `.env` file (readable by you
 alone, mode 0600). They are never stored in the progress file or shown in logs.
 An allow-list limits who may talk to the agent: leave it empty to decide later.
-""",
+""" + FIELDS_HELP,
     StepId.BRIDGE: """\
 ## What this step does
 The LLM bridge tells Hermes which models to use. The wizard lists the models your
@@ -93,10 +104,16 @@ OpenAI-compatible router serves (Backend.AI GO, Ollama, vLLM, llama.cpp, LM Stud
 LiteLLM…), shows the base URL Hermes will call, and syncs the models into the profile
 with a Synced / Pending badge each.
 
+## Keys
+- **r** lists the models again; **↑ ↓** move in the list; **Space** makes the highlighted
+  model the default (★); **Enter** is Next.
+- **Tab** enters the URL and API-key fields; **Enter** there lists again when you changed
+  them; **Esc** leaves a field.
+
 ## Troubleshooting: "No models loaded"
 Load at least one model in your router before reaching this step. The bridge syncs
 whatever is loaded when the step is displayed.
-""",
+""" + FIELDS_HELP,
     StepId.MIGRATION: """\
 ## What this step does
 If you used OpenClaw (`~/.openclaw`), this step offers to migrate memories, skills and
@@ -121,7 +138,8 @@ planned until you choose.
 ## What this step does
 Summarises what was set up. From here you start the gateway (**g**) and open the
 dashboard (**d**), which shows gateway status, channels and connected models. Setup is
-complete once the gateway has started: until then, the wizard opens here again.
+complete once the gateway has started: until then, the wizard opens here again. The
+arrow keys and PgUp/PgDn scroll this page.
 
 To change channel credentials or model assignments later, re-run the relevant step:
 press **s** to focus the step list, pick the step and press Enter.

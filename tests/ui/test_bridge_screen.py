@@ -67,16 +67,16 @@ async def test_models_are_listed_synced_and_verified_in_config(bridge_app, route
     assert app.state.router_url == router.url
 
 
-async def test_enter_on_a_model_makes_it_the_default(bridge_app, router, paths):
+async def test_space_on_a_model_makes_it_the_default(bridge_app, router, paths):
     app = bridge_app(router.url)
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(app, pilot)
         listing = app.screen.query_one("#models", ModelList)
-        listing.focus()
-        listing.highlighted = 1
-        await pilot.press("enter")
+        assert app.focused is listing and listing.highlighted == 0  # on the default
+        await pilot.press("down", "space")  # Space picks; Enter stays Next
         await settle(app, pilot)
         assert rows(app)[1].startswith("★ qwen2.5:7b")
+        assert app.screen.STEP is StepId.BRIDGE
     assert read_synced(paths.profile_dir("my-bot") / "config.yaml").default == "qwen2.5:7b"
     assert app.state.default_model == "qwen2.5:7b"
 
@@ -170,10 +170,55 @@ async def test_a_list_longer_than_one_network_read_is_listed_whole_and_navigable
             assert len(listed) == 2_500 and all(r.endswith("[Synced]") for r in listed)
             listing = app.screen.query_one("#models", ModelList)
             listing.focus()
-            await pilot.press("end", "enter")
+            await pilot.press("end", "space")
             await settle(app, pilot)
             assert rows(app)[-1].startswith(f"★ {server.models[-1]}")
             assert listing.highlighted == 2_499
     finally:
         server.stop()
     assert read_synced(paths.profile_dir("my-bot") / "config.yaml").default == server.models[-1]
+
+
+async def test_letters_are_actions_and_never_reach_the_url_field(bridge_app, router):
+    app = bridge_app(router.url)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(app, pilot)
+        url = app.screen.query_one("#router-url", Input)
+        assert not isinstance(app.focused, Input)  # the step never opens in a field
+        before = len(router.requests)
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert url.value == router.url and len(router.requests) > before  # listed again
+        await pilot.press("tab")
+        assert app.focused is url and url.selection.is_empty  # entered, nothing selected
+        await pilot.press("escape")  # leaves the field, stays on the step
+        assert app.focused is app.screen.query_one("#models", ModelList)
+        assert app.screen.STEP is StepId.BRIDGE and url.value == router.url
+
+
+async def test_a_failed_relist_leaves_no_synced_badge_behind(bridge_app, router):
+    app = bridge_app(router.url)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(app, pilot)
+        assert all(row.endswith("[Synced]") for row in rows(app))
+        assert text(app, "#bridge-status").startswith("All 2 models synced")
+        router.stop()
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert text(app, "#bridge-problem")  # why the listing failed
+        assert rows(app) == [] and not app.screen.query_one("#models", ModelList).display
+        assert "Synced" not in text(app, "#bridge-status")
+        assert app.screen.check_action("next", ()) is None
+
+
+async def test_at_80_columns_the_footer_shows_every_key_of_the_listed_models(bridge_app, router):
+    from textual.widgets._footer import FooterKey
+
+    app = bridge_app(router.url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        keys = list(app.screen.query(FooterKey))
+        shown = [key.description for key in keys]
+        assert shown[:3] == ["Next", "Refresh", "Default"] and "Quit" in shown
+        assert all(key.region.right <= 80 for key in keys)
+        assert "palette" not in shown  # Ctrl+P still works; the footer needs the room

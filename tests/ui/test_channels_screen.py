@@ -135,3 +135,37 @@ async def test_missing_profile_folder_blocks_the_step_with_a_clear_message(make_
         assert "gone" in text and "does not exist" in text
         await pilot.press("n")
         assert app.screen.STEP is StepId.CHANNELS
+
+
+def list_lines(app) -> list[str]:
+    from hermes_tui.ui.widgets.channel_list import ChannelList
+
+    view = app.screen.query_one(ChannelList)
+    return [view.render_line(y).text for y in range(3)]
+
+
+async def test_space_ticks_enter_is_next_and_the_tick_reads_without_colour(
+    make_app, paths, monkeypatch
+):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(on_channels(paths, ["discord"]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        first, second, _ = list_lines(app)
+        assert first.startswith("[ ] Telegram") and second.startswith("[x] Discord")
+        await pilot.press("space")
+        assert list_lines(app)[0].startswith("[x] Telegram")
+        await pilot.press("space")
+        assert app.screen.query_one(SelectionList).selected == ["discord"]
+        # Tab enters Discord's fields, Esc returns to the list: letters typed there stay
+        # in the field, and outside it they are actions again.
+        await pilot.press("tab")
+        assert app.focused.id == "field-DISCORD_BOT_TOKEN"
+        await pilot.press(*"FAKE-discord", "escape")
+        assert app.focused.id == "channel-list"
+        assert app.screen.query_one("#field-DISCORD_BOT_TOKEN", Input).value == "FAKE-discord"
+        await pilot.press("enter")  # Next, never an untick of the highlighted row
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.STEP is StepId.BRIDGE
+    assert app.state.channels == ["discord"]

@@ -40,8 +40,9 @@ async def test_fifty_thousand_models_move_page_and_pick_the_last_one():
         await pilot.pause()
         assert view.row_count == COUNT and view.virtual_size.height == COUNT
         assert screen_text(view)[0] == f"★ {ids[0]}  library  [Synced]"
+        assert view.highlighted == 0  # focus shows the cursor, on the default model
         await pilot.press("down")
-        assert view.highlighted == 0  # the first key puts the cursor on the first row
+        assert view.highlighted == 1  # so the first Down moves to the next row
         await pilot.press("end")
         await pilot.pause()
         assert view.highlighted == COUNT - 1

@@ -65,7 +65,10 @@ async def test_escape_and_b_go_back_but_not_before_step_one(make_app):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("escape")
         assert current_step(app) is StepId.PROFILE
-        await pilot.press("escape")  # the name field has focus: Escape still goes back
+        await pilot.press("tab", "escape")  # in the name field Esc leaves the field…
+        assert current_step(app) is StepId.PROFILE
+        assert app.focused.id == "step-body"
+        await pilot.press("escape")  # …and outside it goes back
         assert current_step(app) is StepId.PULL
         await pilot.press("b")
         assert current_step(app) is StepId.RUNTIME
@@ -93,12 +96,14 @@ async def test_sidebar_jumps_to_a_visited_step_and_refuses_a_pending_one(make_ap
         assert isinstance(app.focused, StepSidebar)
         await pilot.press("home", "down", "down", "enter")
         assert current_step(app) is StepId.PROFILE
-        # End lands on the last step that may be opened (Channels), never on a pending one.
+        # End lands on the last step that may be opened (Bridge: its listing failed when
+        # it opened, with no router), never on a pending one (Claw migration).
         await pilot.press("s", "end", "enter")
-        assert current_step(app) is StepId.CHANNELS
+        assert app.state.status(StepId.BRIDGE) is StepStatus.FAILED
+        assert current_step(app) is StepId.BRIDGE
         app.jump(StepId.DONE)
         await pilot.pause()
-        assert current_step(app) is StepId.CHANNELS
+        assert current_step(app) is StepId.BRIDGE
         assert any("Finish the earlier steps" in n.message for n in app._notifications)
 
 
@@ -132,6 +137,7 @@ async def test_help_shows_the_steps_troubleshooting_and_closes(make_app):
 async def test_help_key_f1_works_while_typing_in_a_field(make_app):
     app = make_app(at(StepId.PROFILE))
     async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("tab")
         assert isinstance(app.focused, Input)
         await pilot.press("question_mark")  # typed into the field, not a command
         assert app.focused.value == "?"
@@ -143,7 +149,7 @@ async def test_help_key_f1_works_while_typing_in_a_field(make_app):
 async def test_quit_keeps_progress_and_reopening_resumes_with_inputs(make_app, paths):
     app = make_app(at(StepId.PROFILE))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press(*"my-bot", "enter")
+        await pilot.press("tab", *"my-bot", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert current_step(app) is StepId.CHANNELS
@@ -166,7 +172,7 @@ async def test_quit_keeps_progress_and_reopening_resumes_with_inputs(make_app, p
 async def test_channels_step_resumes_with_choice_and_masked_token(make_app, paths):
     app = make_app(at(StepId.PROFILE))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press(*"my-bot", "enter")
+        await pilot.press("tab", *"my-bot", "enter")
         await app.workers.wait_for_complete()
         await pilot.press("space", "tab", *"12345:secret-token", "enter")
         await app.workers.wait_for_complete()

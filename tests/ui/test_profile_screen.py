@@ -8,11 +8,16 @@ import pytest
 from textual.widgets import Input, Static
 
 from hermes_tui.state import StepId, StepStatus
+from hermes_tui.ui.screens.base import HelpModal
 from tests.support.states import at
 
 
 async def open_profile(pilot) -> None:
+    """Open the step and enter the name field (Tab: a field is never focused on opening)."""
     await pilot.pause()
+    assert not isinstance(pilot.app.focused, Input)
+    await pilot.press("tab")
+    assert pilot.app.focused.id == "profile-name"
 
 
 def verdict(app) -> str:
@@ -124,3 +129,29 @@ async def test_renaming_the_profile_clears_channels_and_models_as_setup_does(mak
     assert saved.profile == "new-bot"
     assert saved.channels == [] and saved.synced_models == []
     assert saved.default_model is None and saved.migration is None
+
+
+async def test_enter_on_an_empty_name_enters_the_field_then_says_what_to_type(make_app, paths):
+    app = make_app(at(StepId.PROFILE))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.focused.id == "step-body"
+        # Letters are actions outside the field: q would quit, so press ? (help) instead.
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpModal)
+        await pilot.press("escape")  # closes the help
+        assert app.screen.query_one("#profile-name", Input).value == ""
+        await pilot.press("enter")  # Next is not possible yet: Enter enters the field
+        assert app.focused.id == "profile-name"
+        await pilot.press("enter")  # an empty name: said, not silently ignored
+        await pilot.pause()
+        assert verdict(app).startswith("Type a name first")
+        assert app.screen.STEP is StepId.PROFILE
+        await pilot.press(*"bq", "escape")  # letters type in the field; Esc leaves it
+        assert app.screen.query_one("#profile-name", Input).value == "bq"
+        assert app.focused.id == "step-body"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.STEP is StepId.CHANNELS
+    assert app.state.profile == "bq"

@@ -46,18 +46,18 @@ def test_profile_empty(snap_compare, make_app, size):
 
 def test_profile_invalid_name(snap_compare, make_app, size):
     app = make_app(at(StepId.PROFILE))
-    assert snap_compare(app, press=[*"My Bot"], terminal_size=size, run_before=settle)
+    assert snap_compare(app, press=["tab", *"My Bot"], terminal_size=size, run_before=settle)
 
 
 def test_profile_valid_new_name(snap_compare, make_app, size):
     app = make_app(at(StepId.PROFILE))
-    assert snap_compare(app, press=[*"my-assistant"], terminal_size=size, run_before=settle)
+    assert snap_compare(app, press=["tab", *"my-assistant"], terminal_size=size, run_before=settle)
 
 
 def test_profile_existing_is_offered_for_reuse(snap_compare, make_app, paths, size):
     create_profile(paths, "work")
     app = make_app(at(StepId.PROFILE))
-    assert snap_compare(app, press=[*"work"], terminal_size=size, run_before=settle)
+    assert snap_compare(app, press=["tab", *"work"], terminal_size=size, run_before=settle)
 
 
 def test_profile_cannot_be_created(snap_compare, make_app, paths, size):
@@ -66,7 +66,7 @@ def test_profile_cannot_be_created(snap_compare, make_app, paths, size):
     app = make_app(at(StepId.PROFILE))
 
     async def type_and_submit(pilot) -> None:
-        await pilot.press(*"my-bot", "enter")
+        await pilot.press("tab", *"my-bot", "enter")
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=type_and_submit)

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import Footer, Input, OptionList, SelectionList, Static
 
 from hermes_tui.state import STEP_ORDER, STEP_TITLES, StepId, step_number
 from hermes_tui.ui.widgets.problem_view import ProblemView
 from hermes_tui.ui.widgets.step_sidebar import StepSidebar
 
 if TYPE_CHECKING:
+    from textual.widget import Widget
     from textual.worker import Worker
 
     from hermes_tui.app import HermesApp
@@ -75,22 +76,49 @@ class ReportsWorkerFailures:
 
 
 class StepScreen(ReportsWorkerFailures, Screen[None]):
-    """A wizard step. Subclasses set STEP and HELP and implement ``compose_body``."""
+    """A wizard step. Subclasses set STEP and HELP and implement ``compose_body``.
+
+    Keys and text fields follow one rule on every step: a screen never opens with a field
+    focused; Tab (or Enter, while Next is not possible yet) enters the fields, Esc leaves
+    them. Outside a field every letter is an action; inside one, letters type and the
+    footer shows only the keys that still work there (Enter, Esc, the function keys).
+    """
 
     STEP: ClassVar[StepId]
     HELP: ClassVar[str] = ""
+    #: What has focus when the screen opens: never a field (screens with fields name
+    #: their list, or the step body, which then scrolls with the arrow keys).
     AUTO_FOCUS = "#step-body *"
 
     BINDINGS = [
         # Enter is a priority binding so it means "Next" even while typing in a field.
         Binding("enter", "enter", "Next", id="next", key_display="⏎", priority=True),
+        # While Next is not possible yet, Enter outside a field enters the first field.
+        Binding("enter", "edit", "Edit", id="next-edits", key_display="⏎", priority=True),
         Binding("n", "next", "Next", id="next-n", show=False),
+        Binding("escape", "leave_field", "Leave field", id="leave-field", key_display="esc"),
         Binding("escape", "back", "Back", id="back", key_display="esc"),
         Binding("b", "back", "Back", id="back-b", show=False),
+        Binding("tab", "edit", "Edit", id="edit"),
+        # Inside a field (or with none on the screen) Tab moves focus on, as usual.
+        Binding("tab", "app.focus_next", "Focus next", id="focus-next", show=False),
         Binding("s,f2", "focus_steps", "Steps", id="steps"),
         Binding("question_mark,f1", "help", "Help", id="help"),
         Binding("q,ctrl+q", "quit", "Quit", id="quit"),
     ]
+    #: Shown after the step's own keys, so a narrow footer drops these first.
+    COMMON_KEYS: ClassVar[tuple[str, ...]] = (
+        "escape", "tab", "s", "f2", "question_mark", "f1", "q", "ctrl+q")
+
+    def __init__(self) -> None:
+        super().__init__()
+        # The footer lists keys in this order and cuts at the right edge: the step's own
+        # keys (Start, Apply, Refresh…) come right after Next, the common ones last.
+        keys = self._bindings.key_to_bindings
+        common = [k for k in self.COMMON_KEYS if k in keys]
+        first = [k for k in keys if k == "enter"]
+        rest = [k for k in keys if k not in common and k not in first]
+        self._bindings.key_to_bindings = {k: keys[k] for k in (*first, *rest, *common)}
 
     #: Whether "Next" is possible now; the footer greys the key out when it is not.
     can_advance: reactive[bool] = reactive(True, bindings=True)
@@ -115,21 +143,81 @@ class StepScreen(ReportsWorkerFailures, Screen[None]):
     def compose_body(self) -> ComposeResult:
         yield from ()
 
+    #: Below this width the footer leaves out "^p palette" (Ctrl+P still opens it; the
+    #: help and README say so): the step's own keys need the room at 80 columns.
+    PALETTE_IN_FOOTER_FROM = 100
+
+    @on(events.Resize)
+    def _fit_footer(self, event: events.Resize) -> None:
+        footer = self.query_one(Footer)
+        wide = event.size.width >= self.PALETTE_IN_FOOTER_FROM
+        if footer.show_command_palette != wide:
+            footer.show_command_palette = wide
+            footer.refresh(recompose=True)
+
+    # -- fields -----------------------------------------------------------------------
+
+    @property
+    def in_field(self) -> bool:
+        return isinstance(self.focused, Input)
+
+    def fields(self) -> list[Input]:
+        """The text fields a user can enter now (shown ones, in screen order)."""
+        return [box for box in self.query("#step-body Input").results(Input)
+                if box.display and box.parent is not None and box.parent.display]
+
+    def home(self) -> Widget | None:
+        """Where focus goes when Esc leaves a field (a list the step works with)."""
+        return self.query_one("#step-body")
+
+    def action_edit(self) -> None:
+        """Tab outside a field: enter the first field (a later Tab moves between them)."""
+        fields = self.fields()
+        if fields:
+            fields[0].focus()
+
+    def action_leave_field(self) -> None:
+        self.set_focus(self.home())
+
+    def _picks_row(self) -> bool:
+        """Enter on a list picks its row (the step list, the migration plan); a list of
+        ticks is the exception: Space ticks there, Enter stays Next."""
+        focused = self.focused
+        return isinstance(focused, OptionList) and not isinstance(focused, SelectionList)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "enter":
-            return True if self.can_advance or isinstance(self.focused, OptionList) else None
+            if self.can_advance or self._picks_row() or self.enter_is_busy():
+                return True
+            # Hidden: the "Edit" twin below takes Enter; inside a field it is greyed out.
+            return False if self._enter_edits() else None
         if action == "next":
             return True if self.can_advance else None
         if action == "back":
             return True if self.STEP != STEP_ORDER[0] else None
+        if action == "leave_field":
+            return self.in_field
+        if action == "edit":
+            return not self.in_field and bool(self.fields())
         return True
+
+    def enter_is_busy(self) -> bool:
+        """Whether Enter has a meaning of the screen's own now (see ``enter_pressed``)."""
+        return False
+
+    def _enter_edits(self) -> bool:
+        """While Next is not possible, Enter outside a field enters the first one."""
+        return not self.in_field and bool(self.fields())
 
     def action_enter(self) -> None:
         """Enter picks the row of a focused list (the step list, a model list…), lets the
-        screen use it for the focused field, and otherwise means Next."""
-        if isinstance(self.focused, OptionList):
-            self.focused.action_select()
-        elif not self.enter_pressed() and self.can_advance:
+        screen use it for the focused field, and otherwise means Next (or, while Next is
+        not possible yet, enters the first field)."""
+        if self._picks_row():
+            self.focused.action_select()  # type: ignore[union-attr]
+        elif self.enter_pressed():
+            return
+        elif self.can_advance:
             self.advance()
 
     def action_next(self) -> None:

@@ -42,11 +42,25 @@ NO_MODELS = (
 )
 
 
+def synced_words(done: int, served: int) -> str:
+    """"1 model synced", "All 3 models synced", "2 of 3 models synced"."""
+    if served == 1:
+        return "The model synced" if done == 1 else "The model is not synced yet"
+    if done == served:
+        return f"All {served} models synced"
+    return f"{done} of {served} models synced"
+
+
 class BridgeScreen(StepScreen):
     RETRY_KEY = "r"
     STEP = StepId.BRIDGE
+    AUTO_FOCUS = "#step-body"
     HELP = HELP[StepId.BRIDGE]
-    BINDINGS = [Binding("r", "refresh", "Refresh", id="refresh-models")]
+    BINDINGS = [
+        Binding("r", "refresh", "Refresh", id="refresh-models"),
+        # Space picks (as it ticks on Channels); Enter stays Next.
+        Binding("space", "make_default", "Default", id="make-default"),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -64,10 +78,12 @@ class BridgeScreen(StepScreen):
         state = self.wizard.state
         url = initial_router_url(self.wizard.settings.router_url, state.router_url, os.environ)
         yield Label("Router base URL (OpenAI-compatible)", classes="field-label")
-        yield Input(value=url or "", placeholder="http://127.0.0.1:11434/v1", id="router-url")
+        yield Input(value=url or "", placeholder="http://127.0.0.1:11434/v1", id="router-url",
+                    select_on_focus=False)
         yield Label("API key (optional; stored in the profile's .env)", classes="field-label")
         yield Input(value=load_router_key(self._profile_dir / ".env") or "", password=True,
-                    placeholder="none", id="router-key")
+                    placeholder="(empty: the router needs no key)", id="router-key",
+                    select_on_focus=False)
         yield Static("", id="router-urls", classes="note")
         yield StatusLine(id="bridge-status", classes="summary")
         yield ModelList(id="models")
@@ -78,12 +94,21 @@ class BridgeScreen(StepScreen):
         self.query_one("#models", ModelList).display = False
         self.call_after_refresh(self._start)
 
+    def home(self):
+        """Esc from a field goes to the models when they are listed."""
+        models = self.query_one("#models", ModelList)
+        return models if models.display else super().home()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "make_default":
+            return isinstance(self.focused, ModelList)
+        return super().check_action(action, parameters)
+
+    def action_make_default(self) -> None:
+        self.query_one("#models", ModelList).action_select()
+
     def enter_pressed(self) -> bool:
-        """Enter on a model makes it the default; in a field it lists again if the URL or
-        key changed; otherwise it means Next."""
-        if isinstance(self.focused, ModelList):
-            self.focused.action_select()
-            return True
+        """In a field Enter lists again if the URL or key changed; otherwise it is Next."""
         if isinstance(self.focused, Input) and self._inputs() != self._listed:
             self._refresh()
             return True
@@ -123,8 +148,8 @@ class BridgeScreen(StepScreen):
                 self._error(
                     "No router answered on the usual local ports.",
                     "Start your router (Ollama, vLLM, llama.cpp, LM Studio, LiteLLM, "
-                    "Backend.AI GO) or type its base URL above, then press Enter.")
-                url_box.focus()
+                    "Backend.AI GO) and press r, or press Tab, type its base URL and "
+                    "press Enter.")
                 return
             url_box.value = found[0].base_url
             if len(found) > 1:
@@ -159,7 +184,11 @@ class BridgeScreen(StepScreen):
         try:
             self._listing = await self._step().list(url, key)  # records a failure
         except RouterError as error:
+            # What was listed before is not known to be served or synced any more:
+            # no row keeps a Synced badge next to this failure.
             self._status("")
+            self._listing, self._served, self._listed = None, [], None
+            self._show_rows(None)
             self.query_one("#bridge-problem", ProblemView).show(error.problem)
             self.can_advance = False
             return
@@ -194,8 +223,8 @@ class BridgeScreen(StepScreen):
         self._default = outcome.default
         self._show_rows(outcome.synced)
         self._status(Content.assemble(
-            (f"{len(outcome.done)} of {len(outcome.served)} models synced", "$text-success"),
-            f"; default {outcome.synced.default}. Enter on a model makes it the default."))
+            (synced_words(len(outcome.done), len(outcome.served)), "$text-success"),
+            f"; default {outcome.synced.default}. Space on a model makes it the default."))
         self.can_advance = outcome.complete
 
     # -- drawing ---------------------------------------------------------------------
@@ -217,6 +246,8 @@ class BridgeScreen(StepScreen):
         owners = {m.id: m.owned_by for m in self._served}
         listing.show(marks, owners, self._default)
         listing.display = True
+        if not self.in_field:  # the models are what this step works with: arrows move there
+            listing.focus()
         listing.border_title = "Models (★ default)"
         return marks
 

@@ -29,6 +29,7 @@ from hermes_tui.steps.channels import (
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
 from hermes_tui.ui.widgets.channel_form import ChannelForm
+from hermes_tui.ui.widgets.channel_list import ChannelList
 from hermes_tui.ui.widgets.problem_view import ProblemView
 
 
@@ -78,11 +79,11 @@ class ChannelsScreen(StepScreen):
                                     subject=display_path(self._env_path))
         chosen = self._configured()
         yield Static(
-            "Tick the platforms this profile will connect to (Space). None is fine: "
-            "add channels later.",
+            "Tick the platforms this profile will connect to (Space); Tab fills in their "
+            "fields, Esc leaves a field. None is fine: add channels later.",
             classes="prose",
         )
-        yield SelectionList[str](
+        yield ChannelList(
             *((c.name, c.id, c.id in chosen) for c in catalog.CATALOG), id="channel-list"
         )
         yield Static(self._selected_text(chosen), id="channels-selected", classes="note")
@@ -91,6 +92,11 @@ class ChannelsScreen(StepScreen):
                 form = ChannelForm(channel, self._env)
                 form.display = channel.id in chosen
                 yield form
+
+    def home(self):
+        """Esc from a field goes back to the list of channels."""
+        lists = self.query(ChannelList)
+        return lists.first() if lists else super().home()
 
     def on_mount(self) -> None:
         self.query_one("#channels-problem", ProblemView).show(self._opening)

@@ -28,11 +28,26 @@ from hermes_tui.ui.screens.base import StepScreen
 from hermes_tui.ui.widgets.api_access import KEY_BINDINGS, ApiAccess, RevealsApiKey
 from hermes_tui.ui.widgets.problem_view import ProblemView
 from hermes_tui.ui.widgets.status_line import StatusLine
-from hermes_tui.ui.widgets.summary import label_table
+from hermes_tui.ui.widgets.summary import LabelTable
+
+NEXT_LAUNCH_BEFORE = ("Quit now (q) and the next launch opens this step again: the gateway "
+                      "starts only when you press g.")
+NEXT_LAUNCH_AFTER = "The next launch opens the dashboard (and starts the gateway if it stopped)."
+
+
+def status_words(status: StepStatus, reason: str | None) -> str:
+    """"done", "skipped (no OpenClaw setup found)"; a reason that already says the
+    status ("skipped by you") is shown alone, never "skipped (skipped by you)"."""
+    if not reason:
+        return status.value
+    if reason.lower().startswith(status.value):
+        return reason
+    return f"{status.value} ({reason})"
 
 
 class DoneScreen(RevealsApiKey, StepScreen):
     STEP = StepId.DONE
+    AUTO_FOCUS = "#step-body"
     HELP = HELP[StepId.DONE]
     RETRY_KEY = "g"  # start the gateway again
     BINDINGS = [
@@ -63,13 +78,15 @@ class DoneScreen(RevealsApiKey, StepScreen):
                 headline = (f"Setup finished; {len(skipped)} of {len(STEP_ORDER) - 1} steps "
                             "skipped. Press g to start the gateway.")
             yield Static(headline, id="done-headline", classes="note -ok")
+            # Step 7 is done only once the gateway started: say what quitting now means.
+            yield Static(NEXT_LAUNCH_BEFORE, id="done-next-launch", classes="note")
 
         rows: list[tuple[str, str]] = []
         for step in STEP_ORDER[:-1]:
             record = state.steps[step]
-            text = record.status.value + (f" ({record.reason})" if record.reason else "")
+            text = status_words(record.status, record.reason)
             rows.append((f"{mark(record.status)} {STEP_TITLES[step]}", text))
-        yield Static(label_table(rows), id="done-steps", classes="summary")
+        yield LabelTable(rows, id="done-steps", classes="summary")
 
         profile_dir = settings.paths.profile_dir(state.profile) if state.profile else None
         names = [catalog.BY_ID[c].name if c in catalog.BY_ID else c for c in state.channels]
@@ -87,7 +104,7 @@ class DoneScreen(RevealsApiKey, StepScreen):
             ("Migration", state.migration.value if state.migration else "not run"),
             ("Progress file", display_path(settings.paths.state_file)),
         ]
-        yield Static(label_table(details), id="done-details", classes="summary")
+        yield LabelTable(details, id="done-details", classes="summary")
         # The API block before the gateway's outcome, so what the last key press did
         # (started, or why not) stays at the bottom, next to each other.
         yield ApiAccess(id="done-api")
@@ -103,6 +120,8 @@ class DoneScreen(RevealsApiKey, StepScreen):
         return None if profile is None else self.wizard.settings.paths.profile_dir(profile) / ENV_FILE
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("enter", "next"):
+            return False  # nothing follows step 7: g and d are its keys
         if action == "start_gateway":
             return True if self.ready else None
         if action == "dashboard":
@@ -134,12 +153,14 @@ class DoneScreen(RevealsApiKey, StepScreen):
             problem.show(Problem("No container engine is reachable.",
                                  "Go back to step 1 (Runtime check) to see why."),
                          retry_key=self.RETRY_KEY)
+            self._show_outcome()
             return
         try:  # the step itself: steps.completion (shared with setup)
             status = await completion.start_gateway(self.wizard.flow, gateway)
         except (GatewayError, EngineLost) as error:
             show.update("")
             problem.show(error.problem, retry_key=self.RETRY_KEY)
+            self._show_outcome()
             return
         self.show_started(status)
 
@@ -162,4 +183,14 @@ class DoneScreen(RevealsApiKey, StepScreen):
             f"Health check: {detail}" if detail else "")
         self._load_api()
         self.running = True
+        self.query_one("#done-headline", Static).update(
+            "Setup is complete and the gateway is running. Press d to open the dashboard.")
+        self.query_one("#done-next-launch", Static).update(NEXT_LAUNCH_AFTER)
+        self._show_outcome()
+
+    def _show_outcome(self) -> None:
+        """The gateway's outcome is at the bottom: scroll it into view (80×24 included)."""
+        body = self.query_one("#step-body")
+        # After the next layout, when the new lines have their height.
+        self.call_after_refresh(lambda: self.call_after_refresh(body.scroll_end, animate=False))
 

@@ -27,6 +27,7 @@ from hermes_tui.ui.widgets.problem_view import ProblemView
 
 class ProfileScreen(StepScreen):
     STEP = StepId.PROFILE
+    AUTO_FOCUS = "#step-body"
     HELP = HELP[StepId.PROFILE]
 
     def compose_body(self) -> ComposeResult:
@@ -40,6 +41,7 @@ class ProfileScreen(StepScreen):
             placeholder="my-assistant",
             max_length=MAX_NAME * 2,  # let an over-long paste show, so the message can say so
             id="profile-name",
+            select_on_focus=False,  # entering the field never selects a name to type over
         )
         yield Static("", id="name-verdict", classes="verdict")
         yield Static("", id="profile-where", classes="note")
@@ -52,6 +54,15 @@ class ProfileScreen(StepScreen):
     def _changed(self, event: Input.Changed) -> None:
         self.query_one("#profile-problem", ProblemView).clear()
         self._show_verdict(event.value)
+
+    @on(Input.Submitted, "#profile-name")
+    def _submitted(self, event: Input.Submitted) -> None:
+        """Enter in the field while the name cannot be used (Next is greyed out): say why."""
+        if not event.value:
+            verdict_box = self.query_one("#name-verdict", Static)
+            verdict_box.update("Type a name first: lowercase letters, digits, - and _; "
+                               "1 to 64 characters.")
+            verdict_box.set_classes("verdict -error")
 
     def _show_verdict(self, name: str) -> None:
         verdict_box = self.query_one("#name-verdict", Static)

@@ -49,11 +49,13 @@ class PullScreen(StepScreen):
         progress = self.query_one(LayerBars).progress
         if progress is None or progress.done or self.failed or not progress.layers:
             return None
+        done, total = progress.finished_layers, len(progress.layers)
+        kept = ("The engine keeps the layers it finished" if done
+                else "No layer is finished yet")
         return (
-            f"The image is still downloading ({progress.finished_layers} of "
-            f"{len(progress.layers)} layers done). Quitting stops the pull, and the engine "
-            "keeps nothing of a pull it did not finish: the next run downloads those "
-            "layers again. Your progress in the wizard is kept."
+            f"The image is still downloading ({done} of {total} layers done). Quitting "
+            f"stops the pull. {kept}: the next run shows those as \"Already exists\" and "
+            f"downloads the other {total - done} again. Your progress in the wizard is kept."
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -33,12 +33,14 @@ class ChannelForm(Vertical):
                 password=field.secret,
                 id=f"field-{field.key}",
                 classes="-secret" if field.secret else "",
+                select_on_focus=False,
             )
         yield Label("Allowed users (optional)", classes="field-label")
         yield Input(
             value=self._initial.get(self.channel.allow_list_key, ""),
             placeholder=self.channel.allow_list_hint,
             id=f"field-{self.channel.allow_list_key}",
+            select_on_focus=False,
         )
         yield StatusLine(classes="form-error")
 

@@ -105,15 +105,26 @@ class LayerBars(Widget):
 
     def _overall(self, p: PullProgress, width: int) -> Content:
         count = f"{p.finished_layers if p.has_bytes else p.fetched_layers}/{len(p.layers)} layers"
+        if p.has_bytes:
+            count += " done"
         if not p.layers and not p.done:
             return Content.styled("Asking the registry…", "$text-muted")
+        # Two figures, each named for what it measures: "Overall" is every layer downloaded
+        # *and* unpacked; "Download" is bytes only, so 63% of the bytes may be 38% overall.
+        download: Content | None = None
         if p.has_bytes and p.bytes_total:
-            of = "/" if p.sizes_known or p.done else "of at least"
-            figures = f"{human_bytes(p.bytes_done)} {of} {human_bytes(p.bytes_total)}"
+            if p.sizes_known or p.done:
+                share = min(1.0, p.bytes_done / p.bytes_total)
+                figures = (f"{share * 100:.0f}%: {human_bytes(p.bytes_done)} of "
+                           f"{human_bytes(p.bytes_total)}")
+            else:  # some layers have not said their size: no percentage of an unknown
+                figures = (f"{human_bytes(p.bytes_done)} of at least "
+                           f"{human_bytes(p.bytes_total)}")
             if p.rate is not None and not p.done:
                 figures += f"  {human_bytes(p.rate)}/s"
             if p.eta is not None and not p.done:
                 figures += f"  {human_seconds(p.eta)} left"
+            download = Content.assemble(("Download", "bold"), " ", (figures, "$text-muted"))
         elif p.done:
             figures = "nothing to download" if p.bytes_total == 0 else ""
         else:
@@ -122,7 +133,9 @@ class LayerBars(Widget):
         pct = f"{fraction * 100:3.0f}%" if fraction is not None else " ---"
         bar_width = max(10, min(40, width - 16 - len(count)))  # 'Overall ' + ' 100%  '
         head = Content.assemble(("Overall ", "bold"), bar(fraction, bar_width), f" {pct}  {count}")
-        return Content.assemble(head, "\n", ("        " + figures, "$text-muted"))
+        if download is None:
+            download = Content.styled("        " + figures, "$text-muted")
+        return Content.assemble(head, "\n", download)
 
     def _layer(self, layer: Layer, width: int) -> Content:
         state = layer.state.value

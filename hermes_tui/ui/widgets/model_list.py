@@ -66,7 +66,8 @@ class ModelRow:
 
 
 class ModelList(ScrollView, can_focus=True):
-    """Rows of models; Enter (or a click) on an enabled row posts ``ModelList.Selected``."""
+    """Rows of models; Enter (where the screen leaves it to the list; the LLM bridge uses
+    Space) or a click on an enabled row posts ``ModelList.Selected``."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down", "cursor(1)", "Down", show=False),
@@ -154,7 +155,7 @@ class ModelList(ScrollView, can_focus=True):
              default: str | None = None) -> None:
         """One row per model in ``marks`` (in its order) with that badge, its owner from
         ``owners`` and a star on ``default``. The highlight stays where it was (a default
-        picked far down the list keeps its place), or none until a key moves it."""
+        picked far down the list keeps its place), or, while the list has focus, starts on the default."""
         self._ids = list(marks)
         self._marks = marks
         self._owners = owners or {}
@@ -164,6 +165,8 @@ class ModelList(ScrollView, can_focus=True):
         keep = self.highlighted
         if keep is not None and keep >= len(self._ids):
             self.highlighted = len(self._ids) - 1 if self._ids else None
+        elif keep is None and self.has_focus:
+            self._highlight_start()
         else:
             self._scroll_to_highlight()
         self.refresh(layout=True)
@@ -207,6 +210,18 @@ class ModelList(ScrollView, can_focus=True):
                 return index
             index += step
         return None
+
+    def on_focus(self) -> None:
+        """Show the cursor as soon as the list has focus: on the default model (else the
+        first row), so the first Down moves to the row below it."""
+        self._highlight_start()
+
+    def _highlight_start(self) -> None:
+        if self.highlighted is None and self._ids:
+            start = self._ids.index(self._default) if self._default in self._ids else 0
+            self.highlighted = (self._enabled_from(start, 1)
+                                if self._enabled_from(start, 1) is not None
+                                else self._enabled_from(start, -1))
 
     def action_cursor(self, step: int) -> None:
         if self.highlighted is None:

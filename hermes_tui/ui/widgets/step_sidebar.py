@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from textual.content import Content
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -16,6 +18,10 @@ _STYLE = {
     "skipped": "$text-warning",
     "failed": "$text-error",
 }
+#: The cells a row's text has: #sidebar is 26 wide (styles/app.tcss), less its border and
+#: the row's padding, less the two-space indent of the lines under the title.
+REASON_WIDTH = 26 - 2 - 2 - 2
+
 _WORD = {"done": "done", "current": "now", "pending": "", "skipped": "skipped", "failed": "failed"}
 
 
@@ -57,6 +63,8 @@ class StepSidebar(OptionList):
                 line = Content.assemble(line, "\n  ", (word, style))
             reason = state.steps[step].reason
             if reason and state.status(step) in (StepStatus.SKIPPED, StepStatus.FAILED):
-                line = Content.assemble(line, "\n  ", (reason, "$text-muted"))
+                # Wrapped here, so every line of the reason keeps the indent.
+                for part in textwrap.wrap(reason, REASON_WIDTH, break_on_hyphens=False):
+                    line = Content.assemble(line, "\n  ", (part, "$text-muted"))
             options.append(Option(line, id=step.value, disabled=not state.visited(step)))
         return options
