@@ -326,3 +326,23 @@ async def test_the_start_notice_names_an_interrupted_apply_on_any_screen(make_ap
         await pilot.pause()
         notes = [n.message for n in app._notifications if "interrupted" in n.message]
         assert notes and "Open step 6, Claw migration" in notes[0]
+
+
+async def test_enter_is_next_on_the_plan_even_after_apply_and_space_selects(migration_app, claw):
+    app = migration_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        listing = app.screen.query_one("#plan-items", OptionList)
+        assert app.screen.focused is listing
+        highlight(app, "soul")
+        await pilot.press("space")  # leaves the soul out
+        await pilot.pause()
+        assert not next(i for i in app.screen.plan.items if i.id == "soul").selected
+        await pilot.press("space")  # and back in
+        await pilot.press("a", "y")
+        await settle(app, pilot)
+        assert app.screen.applied is not None and app.screen.focused is listing
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.STEP is StepId.DONE
+    assert app.state.migration is MigrationDecision.APPLIED

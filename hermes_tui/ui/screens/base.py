@@ -84,6 +84,9 @@ class StepScreen(ReportsWorkerFailures, Screen[None]):
     footer shows only the keys that still work there (Enter, Esc, the function keys).
     """
 
+    #: Whether Enter on one of this screen's lists picks the row (else Enter is Next).
+    ENTER_PICKS_ROWS: ClassVar[bool] = True
+
     STEP: ClassVar[StepId]
     HELP: ClassVar[str] = ""
     #: What has focus when the screen opens: never a field (screens with fields name
@@ -180,10 +183,13 @@ class StepScreen(ReportsWorkerFailures, Screen[None]):
         self.set_focus(self.home())
 
     def _picks_row(self) -> bool:
-        """Enter on a list picks its row (the step list, the migration plan); a list of
-        ticks is the exception: Space ticks there, Enter stays Next."""
+        """Enter on the step list jumps to its row; on a screen's own list it picks the row
+        only where the screen says so (``ENTER_PICKS_ROWS``). A list of ticks never: Space
+        ticks there, and Enter is Next as the footer says."""
         focused = self.focused
-        return isinstance(focused, OptionList) and not isinstance(focused, SelectionList)
+        if not isinstance(focused, OptionList) or isinstance(focused, SelectionList):
+            return False
+        return isinstance(focused, StepSidebar) or self.ENTER_PICKS_ROWS
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "enter":

@@ -52,6 +52,8 @@ _STATUS_STYLE = {
 class MigrationScreen(StepScreen):
     STEP = StepId.MIGRATION
     HELP = HELP[StepId.MIGRATION]
+    #: Space selects a row of the plan; Enter is Next, as the footer says.
+    ENTER_PICKS_ROWS = False
     BINDINGS = [
         Binding("space", "toggle", "Select", id="plan-toggle"),
         Binding("o", "resolve('overwrite')", "Overwrite", id="plan-overwrite"),
