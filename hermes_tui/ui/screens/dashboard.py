@@ -234,10 +234,9 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
         if reload:
             self._load_api()
             if status.health is not None:  # a fresh status: its /health was just checked
-                outcome = status.health
-                if status.health != "ok" and status.health_detail:
-                    outcome += f": {status.health_detail}"
-                self._checks.append((self.now(), outcome))
+                # The outcome only: what the last failing check answered is on the status
+                # line's "Health check:" row.
+                self._checks.append((self.now(), status.health))
                 self._show_side()
             if self._states is not None and status.profile:
                 self._states[status.profile] = status.summary
