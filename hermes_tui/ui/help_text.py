@@ -149,13 +149,19 @@ press **s** to focus the step list, pick the step and press Enter.
 DASHBOARD_HELP = """\
 ## The dashboard
 Shows the gateway of the current profile (state, uptime, health and Hermes version,
-restarts), how to call its API, the channels it connects to and the models it uses. It
-follows the engine's events, so it changes as soon as the container does.
+restarts), its CPU and memory, how to call its API, the channels it connects to and the
+models it uses, every profile with its gateway's state, the last health checks (one each
+time the gateway changed) and its log. It follows the engine's events, so it changes as
+soon as the container does; nothing polls.
 
 ## Keys
-- **s / x / r** start, stop, restart the gateway; **l** shows or hides its log.
-- **k** shows or hides the API key.
+- **s** starts the gateway (shown while it is stopped), **x** stops it (shown while it is
+  up), **r** restarts it; **l** shows or hides the log panel.
+- **k** shows or hides the API key; **c** copies the example call to the clipboard (OSC 52,
+  which most terminals support). The copied call reads the key from `$API_SERVER_KEY`;
+  only while the key is shown (k) does it carry the key itself.
 - **w** re-runs one wizard step (for example new channel credentials or models), then
   comes back here.
-- **p** switches to another profile; **n** sets up a new one.
+- **p** switches to another profile (the list says each gateway's state); **n** sets up a
+  new one.
 """ + API_HELP

@@ -59,6 +59,18 @@ FINISH = [
 ]
 
 
+def gateway_container(profile: str, state: str, exit_code: int = 0) -> dict[str, Any]:
+    """A gateway container of ``profile`` as the wizard labels it, in ``state``."""
+    return {
+        "Id": f"{profile}-id".ljust(64, "0"),
+        "Name": f"/hermes-{profile}",
+        "RestartCount": 0,
+        "State": {"Status": state, "Running": state == "running", "Restarting": False,
+                  "ExitCode": exit_code, "StartedAt": "2026-11-27T09:00:00.000000000Z"},
+        "Config": {"Labels": {"io.hermes-tui": "1", "io.hermes-tui.profile": profile}},
+    }
+
+
 @dataclass
 class FakeEngine:
     """Serve the Engine API subset the wizard uses on ``socket_path`` until ``stop()``."""
@@ -70,6 +82,9 @@ class FakeEngine:
     #: Answer the pull with this HTTP status and message instead of a stream.
     pull_error: tuple[int, str] | None = None
     version: dict[str, Any] = field(default_factory=lambda: dict(VERSION))
+    #: Containers as ``GET /containers/{id}/json`` describes them (see `gateway_container`):
+    #: listed, inspected by id or name; none can be created, and none sends logs or stats.
+    containers: Sequence[dict[str, Any]] = ()
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
     _runner: web.AppRunner | None = None
@@ -123,9 +138,11 @@ class FakeEngine:
             ("GET", "/images/{name:.+}/json", self._inspect),
             # No containers, and none can be made: the gateway step fails as on an engine
             # that refuses (dockerd answers 500 with a message).
-            ("GET", "/containers/json", self._no_containers),
-            ("GET", "/containers/{name}/json", self._no_such_container),
+            ("GET", "/containers/json", self._list_containers),
+            ("GET", "/containers/{name}/json", self._inspect_container),
             ("POST", "/containers/create", self._refuse_create),
+            # Nothing happens on this engine: the stream stays open, silent, until it stops.
+            ("GET", "/events", self._events),
         ]
         for method, path, handler in routes:
             # aiodocker sends /v1.NN/<path>; the CLI and curl may send the bare path.
@@ -160,12 +177,34 @@ class FakeEngine:
     async def _inspect(self, request: web.Request) -> web.Response:
         return web.json_response({"message": "No such image"}, status=404)
 
-    async def _no_containers(self, request: web.Request) -> web.Response:
-        return web.json_response([])
+    def _find(self, name: str) -> dict[str, Any] | None:
+        for data in self.containers:
+            if name in (data["Id"], data["Name"].lstrip("/")):
+                return data
+        return None
 
-    async def _no_such_container(self, request: web.Request) -> web.Response:
-        return web.json_response({"message": f"No such container: {request.match_info['name']}"},
-                                 status=404)
+    async def _list_containers(self, request: web.Request) -> web.Response:
+        wanted = json.loads(request.query.get("filters", "{}")).get("label", [])
+        listed = []
+        for data in self.containers:
+            labels = data["Config"]["Labels"]
+            if all(labels.get(k) == v for k, _, v in (f.partition("=") for f in wanted)):
+                listed.append({"Id": data["Id"], "Names": [data["Name"]], "Labels": labels,
+                               "State": data["State"]["Status"]})
+        return web.json_response(listed)
+
+    async def _inspect_container(self, request: web.Request) -> web.Response:
+        data = self._find(request.match_info["name"])
+        if data is None:
+            return web.json_response(
+                {"message": f"No such container: {request.match_info['name']}"}, status=404)
+        return web.json_response(data)
+
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        await self._closing.wait()
+        return response
 
     async def _refuse_create(self, request: web.Request) -> web.Response:
         return web.json_response({"message": "this test engine runs no containers"}, status=500)

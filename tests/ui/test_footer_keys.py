@@ -40,10 +40,32 @@ async def test_footer_keeps_the_steps_own_keys_at_80_columns(make_app, paths, st
         assert all(key.region.right <= limit for key in keys if key not in palette), shown
 
 
+@pytest.mark.parametrize("state", ["running", "exited"])
+async def test_dashboard_footer_keeps_its_keys_at_80_columns(make_app, paths, state):
+    """With the API block (the longest footer): Stop while the gateway is up, else Start."""
+    from hermes_tui.engine.gateway import GatewayStatus
+    from hermes_tui.state import StepStatus
+
+    with_api_key(paths, "my-bot")
+    fields = at(StepId.DONE, profile="my-bot")
+    fields.steps[StepId.DONE].status = StepStatus.DONE
+    app = make_app(fields)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        app.screen.show_status(GatewayStatus(exists=True, state=state, profile="my-bot"))
+        await pilot.pause()
+        keys = list(app.screen.query(FooterKey))
+        shown = [key.description for key in keys if key.description]
+        first = "Stop" if state == "running" else "Start"
+        assert shown == [first, "Restart", "Log", "Show key", "Copy", "Re-run", "Profile",
+                         "New", "Help", "Quit"], shown
+        assert all(key.region.right <= 80 for key in keys), shown
+
+
 def test_readme_key_table_names_every_footer_key_of_the_steps():
     from pathlib import Path
 
-    from hermes_tui.ui.screens import bridge, channels, done, profile, pull, runtime
+    from hermes_tui.ui.screens import bridge, channels, dashboard, done, profile, pull, runtime
 
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     table = readme.split("## Keys\n", 1)[1].split("\n\n|", 1)[1].split("\n\n", 1)[0]
@@ -53,7 +75,8 @@ def test_readme_key_table_names_every_footer_key_of_the_steps():
                "question_mark": "?", "ctrl+r": "Ctrl+R", "ctrl+q": "Ctrl+Q", "f1": "F1",
                "f2": "F2"}
     screens = [runtime.RuntimeScreen, pull.PullScreen, profile.ProfileScreen,
-               channels.ChannelsScreen, bridge.BridgeScreen, done.DoneScreen]
+               channels.ChannelsScreen, bridge.BridgeScreen, done.DoneScreen,
+               dashboard.DashboardScreen]
     for screen in screens:
         for key, one in screen._merged_bindings:
             if one.show:

@@ -8,6 +8,7 @@ polling, so an idle dashboard costs next to nothing.
 from __future__ import annotations
 
 import contextlib
+from collections import deque
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +37,32 @@ from hermes_tui.ui.widgets.status_line import StatusLine
 from hermes_tui.ui.widgets.summary import label_table
 
 LOG_LINES = 500
+#: Health checks kept in the history (newest first on screen).
+CHECKS_KEPT = 5
+
+
+def local_now() -> datetime:
+    return datetime.now().astimezone()
+
+
+def health_checks(checks: list[tuple[datetime, str]]) -> str:
+    """The last ``/health`` checks, newest first: ``17:31:02  ok``."""
+    if not checks:
+        return "none yet: checked whenever the gateway changes"
+    return "\n".join(f"{moment:%H:%M:%S}  {outcome}" for moment, outcome in reversed(checks))
+
+
+def profile_states(names: list[str], states: dict[str, str] | None, current: str | None) -> str:
+    """Every profile with its gateway's state; ``states`` None: the engine was not asked."""
+    if not names:
+        return "none"
+    width = max(len(n) for n in names)
+    lines = []
+    for name in names:
+        state = "unknown" if states is None else states.get(name, "not created")
+        mark = "▸ " if name == current else "  "
+        lines.append(f"{mark}{name.ljust(width)}  {state}")
+    return "\n".join(lines)
 
 
 def profile_channels(folder: Path | None) -> str:
@@ -99,6 +126,9 @@ class PickModal(ModalScreen[str | None]):
 
 class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
     RETRY_KEY = "r"  # restart the gateway, and follow the engine again
+    # From 100 columns and 32 rows the profiles and health checks go beside the details.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     BINDINGS = [
         Binding("s", "start", "Start", id="gateway-start"),
         Binding("x", "stop", "Stop", id="gateway-stop"),
@@ -106,6 +136,7 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
         # "Log", not "Logs": with "k Show key" the footer must still fit 80 columns.
         Binding("l", "logs", "Log", id="gateway-logs"),
         *KEY_BINDINGS,
+        Binding("c", "copy_call", "Copy", id="copy-call"),
         Binding("w", "rerun", "Re-run", id="rerun-step"),
         Binding("p", "switch_profile", "Profile", id="switch-profile"),
         Binding("n", "new_profile", "New", id="new-profile"),
@@ -114,20 +145,28 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
     ]
 
     has_key: reactive[bool] = reactive(False, bindings=True)
+    #: The gateway is up (running, restarting or paused): the footer offers Stop, else Start
+    #: — one of the two, so every key of the dashboard fits 80 columns.
+    gateway_up: reactive[bool] = reactive(False, bindings=True)
     key_shown: reactive[bool] = reactive(False, bindings=True)
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="dashboard") as body:
+        # Status, plots and API on top, then what the profile configures (scrolls when short
+        # of room), then the log tail: all of it visible at 80×24.
+        with Vertical(id="dashboard") as body:
             body.border_title = f"Hermes · {self.app.state.profile}"
             yield Static("", id="dash-gateway", classes="summary")
             yield StatusLine(id="dash-health", classes="health-detail")
             yield ProblemView(id="dash-problem")
             yield GatewayStats(id="dash-stats")
             yield ApiAccess(id="dash-api")
-            yield Static("", id="dash-details", classes="summary")
-            log = Log(max_lines=LOG_LINES, id="dash-log", auto_scroll=True)
-            log.border_title = "Gateway log (l hides it)"
-            yield log
+            with Vertical(id="dash-rest"):
+                with VerticalScroll(id="dash-middle"):
+                    yield Static("", id="dash-details", classes="summary")
+                    yield Static("", id="dash-side", classes="summary")
+                log = Log(max_lines=LOG_LINES, id="dash-log", auto_scroll=True)
+                log.border_title = "Gateway log (l hides it)"
+                yield log
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -136,7 +175,12 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
         self._busy: GatewayAction | None = None
         #: The user stopped the gateway here: its exit code is the stop's signal, not a crash.
         self._stopped_by_you = False
+        #: The last /health checks seen (time, outcome): from the statuses shown, no timer.
+        self._checks: deque[tuple[datetime, str]] = deque(maxlen=CHECKS_KEPT)
+        #: Profile → its gateway's state on the engine (None: not asked yet, or no engine).
+        self._states: dict[str, str] | None = None
         self._show_details()
+        self._show_side()
         self._load_api()
         self._watch()
         self.set_interval(30, self._tick_uptime)  # uptime text only; no polling of the engine
@@ -155,19 +199,48 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
         ]
         self.query_one("#dash-details", Static).update(label_table(rows))
 
+    #: The clock of the health history (tests pin it).
+    now = staticmethod(local_now)
+
+    def _show_side(self) -> None:
+        """Every profile with its gateway's state, and the last health checks."""
+        from hermes_tui.profile import profile_names
+
+        names = profile_names(self.app.settings.paths.profiles)
+        current = self.app.state.profile
+        self.query_one("#dash-side", Static).update(label_table([
+            ("Profiles", profile_states(names, self._states, current) + "\n  (p switches)"),
+            ("Checks", health_checks(list(self._checks))),
+        ]))
+
     def api_env_path(self) -> Path | None:
         """Read again on every gateway change, since starting the gateway may write the key."""
         profile = self.app.state.profile
         return None if profile is None else self.app.settings.paths.profile_dir(profile) / ENV_FILE
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "copy_call":
+            return self.has_key
+        if action == "start":
+            return not self.gateway_up
+        if action == "stop":
+            return self.gateway_up
         allowed = self.key_action(action)
         return True if allowed is None else allowed
 
     def show_status(self, status, *, reload: bool = True) -> None:
         self._status = status
+        self.gateway_up = status.state in ("running", "restarting", "paused")
         if reload:
             self._load_api()
+            if status.health is not None:  # a fresh status: its /health was just checked
+                # The outcome only: what the last failing check answered is on the status
+                # line's "Health check:" row.
+                self._checks.append((self.now(), status.health))
+                self._show_side()
+            if self._states is not None and status.profile:
+                self._states[status.profile] = status.summary
+                self._show_side()
         if status.running:
             self._follow_running()
         if self._busy is not None:
@@ -233,6 +306,7 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
             return
         status = await gateway.status()
         self.show_status(status)
+        self._find_states()
         if not status.running and self.app.autostart:
             self.app.autostart = False
             self.action_start()
@@ -342,6 +416,44 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
                     plots.add(sample)
         plots.stopped()
 
+    @work(exclusive=True, group="dashboard-profiles", exit_on_error=False)
+    async def _find_states(self) -> None:
+        """Every profile's gateway state, asked once (and again when the picker opens):
+        other profiles' gateways send no events here, and nothing polls."""
+        from hermes_tui.engine.gateway import find_gateways
+        from hermes_tui.engine.launch import engine_client
+
+        gateway = await self.app.profile_gateway()
+        if gateway is None:
+            return
+        async with engine_client(gateway.engine) as docker:
+            found = await find_gateways(docker, check=False, data_dir=gateway.paths.profiles)
+        self._states = {name: status.summary for name, status in found.items()}
+        if self._status is not None and self._status.profile:
+            self._states[self._status.profile] = self._status.summary
+        self._show_side()
+
+    def action_copy_call(self) -> None:
+        """Copy the example call (OSC 52). The key goes in only while it is shown (k)."""
+        from hermes_tui.engine.api_server import KEY_ENV
+        from hermes_tui.ui.widgets.api_access import example_call
+
+        api = self.query_one(ApiAccess).api
+        if api is None:
+            self.notify("No API to call: the profile's .env has no API_SERVER_PORT yet "
+                        "(starting the gateway writes it).", title="Nothing copied",
+                        severity="warning")
+            return
+        call = example_call(api.base_url, 0)
+        if self.key_shown:
+            self.app.copy_to_clipboard(call.replace(f"${KEY_ENV}", api.key))
+            self.notify("Copied the example call with the API key in it (k hides the key).",
+                        title="Copied")
+        else:
+            self.app.copy_to_clipboard(call)
+            self.notify(f"Copied: {call}\nIt reads the key from ${KEY_ENV}: set it, or "
+                        "press k then c to copy the call with the key.", title="Copied")
+
     # -- wizard ------------------------------------------------------------------------
 
     def action_rerun(self) -> None:
@@ -356,7 +468,16 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
         from hermes_tui.profile import profile_names
 
         names = profile_names(self.app.settings.paths.profiles)
-        options = [(n, n + ("  (current)" if n == self.app.state.profile else "")) for n in names]
+        width = max((len(n) for n in names), default=0)
+        states = self._states or {}
+
+        def label(name: str) -> str:
+            state = states.get(name, "not created" if self._states is not None else "")
+            current = "  (current)" if name == self.app.state.profile else ""
+            return f"{name.ljust(width)}  {state}{current}".rstrip()
+
+        options = [(n, label(n)) for n in names]
+        self._find_states()  # fresh for the list on the dashboard after the pick
         self.app.push_screen(PickModal("Switch profile", options), self._switch)
 
     def _switch(self, name: str | None) -> None:
