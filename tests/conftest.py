@@ -119,3 +119,16 @@ def nobody_dir() -> Iterator[Path]:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def socket_dir() -> Iterator[Path]:
+    """A fresh folder with a short path for unix sockets (their paths are limited to about
+    100 characters, which pytest's tmp_path can exceed). Removed afterwards."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="hermes-tui-sock-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -9,9 +9,7 @@ container name … is already in use") exactly as in a real race, deterministica
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -80,15 +78,6 @@ class RacingProxy:
                 self.create_statuses.append(answer.status)
             return web.Response(status=answer.status, body=body,
                                 content_type=answer.content_type)
-
-
-@pytest.fixture
-def socket_dir() -> Iterator[Path]:
-    folder = Path(tempfile.mkdtemp(prefix="hermes-tui-409-"))  # short: unix socket paths
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

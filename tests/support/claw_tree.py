@@ -209,3 +209,19 @@ def make_profile(tmp: Path, name: str = "main") -> tuple[Path, Path]:
     data = tmp / "data"
     outcome = create_profile(Paths.resolve(data), name)
     return data, outcome.path
+
+
+def profile_snapshot(profile: Path) -> dict[str, tuple[str, int, bytes | None]]:
+    """Every entry of the profile but the migration's own run folders: kind, mode, bytes
+    (what an undo must give back to the byte)."""
+    import stat
+
+    out: dict[str, tuple[str, int, bytes | None]] = {}
+    for path in sorted(profile.rglob("*")):
+        rel = path.relative_to(profile)
+        if rel.parts[0] == "migration":
+            continue
+        kind = "link" if path.is_symlink() else "dir" if path.is_dir() else "file"
+        out[rel.as_posix()] = (kind, stat.S_IMODE(path.lstat().st_mode),
+                               path.read_bytes() if kind == "file" else None)
+    return out

@@ -8,22 +8,9 @@ import tomllib
 import pytest
 
 from hermes_tui.profile import create_profile
-from hermes_tui.state import StepId, StepStatus
-from hermes_tui.ui.screens.dashboard import DashboardScreen
+from hermes_tui.state import StepId
 from hermes_tui.ui.widgets.confirm import ConfirmModal
-from tests.support.states import at
-
-
-def dashboard_state():
-    state = at(StepId.DONE, profile="my-bot")
-    state.steps[StepId.DONE].status = StepStatus.DONE
-    return state
-
-
-async def open_dashboard(app, pilot) -> None:
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-    assert isinstance(app.screen, DashboardScreen)
+from tests.support.dashboard import dashboard_state, open_dashboard
 
 
 @pytest.mark.parametrize("answer", ["escape", "n"])

@@ -11,25 +11,14 @@ from textual.widgets import Static
 
 from hermes_tui.engine.gateway import GatewayStatus
 from hermes_tui.profile import create_profile
-from hermes_tui.state import StepId, StepStatus
 from hermes_tui.ui.screens.dashboard import DashboardScreen, PickModal
+from tests.support.dashboard import dashboard_state, open_dashboard
 from tests.support.fake_engine import FakeEngine, gateway_container
-from tests.support.states import FAKE_API_KEY, FAKE_API_MASKED, at, with_api_key
+from tests.support.states import FAKE_API_KEY, FAKE_API_MASKED, with_api_key
 
 CHECKED_AT = datetime(2026, 11, 27, 9, 31, 2, tzinfo=UTC)
 
 
-def dashboard_state(profile: str = "my-bot"):
-    state = at(StepId.DONE, profile=profile)
-    state.steps[StepId.DONE].status = StepStatus.DONE
-    return state
-
-
-async def open_dashboard(app, pilot) -> DashboardScreen:
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-    assert isinstance(app.screen, DashboardScreen)
-    return app.screen
 
 
 def side(app) -> str:

@@ -11,9 +11,9 @@ from textual.widgets import Static
 from hermes_tui.bridge.sync import write_models
 from hermes_tui.envfile import update_env
 from hermes_tui.profile import create_profile
-from hermes_tui.state import MigrationDecision, StepId, StepStatus
-from hermes_tui.ui.screens.dashboard import DashboardScreen, PickModal
-from tests.support.states import at
+from hermes_tui.state import MigrationDecision
+from hermes_tui.ui.screens.dashboard import PickModal
+from tests.support.dashboard import dashboard_state, open_dashboard
 
 ROUTER_IN_CONTAINER = "http://host.docker.internal:11434/v1"
 
@@ -27,23 +27,17 @@ def set_up(paths, name: str, env: dict[str, str], models: list[str]) -> None:
                  default=models[0], api_key_ref=None)
 
 
+
+def recorded_state(claw_dir: str):
+    """my-bot's whole record: channels, router, models, an applied migration."""
+    return dashboard_state(channels=["telegram"], router_url="http://127.0.0.1:11434/v1",
+                           default_model="llama3.2:3b", synced_models=["llama3.2:3b"],
+                           migration=MigrationDecision.APPLIED, claw_dir=claw_dir)
+
 def details(app) -> str:
     return str(app.screen.query_one("#dash-details", Static).render())
 
 
-async def open_dashboard(app, pilot) -> None:
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-    assert isinstance(app.screen, DashboardScreen)
-
-
-def dashboard_state(claw_dir: str):
-    state = at(StepId.DONE, profile="my-bot", channels=["telegram"],
-               router_url="http://127.0.0.1:11434/v1", default_model="llama3.2:3b",
-               synced_models=["llama3.2:3b"], migration=MigrationDecision.APPLIED,
-               claw_dir=claw_dir)
-    state.steps[StepId.DONE].status = StepStatus.DONE
-    return state
 
 
 async def test_switching_profile_clears_the_old_profiles_record_and_shows_the_new_ones_files(
@@ -51,7 +45,7 @@ async def test_switching_profile_clears_the_old_profiles_record_and_shows_the_ne
     set_up(paths, "my-bot", {"TELEGRAM_BOT_TOKEN": "7001:FAKE-telegram-token"}, ["llama3.2:3b"])
     set_up(paths, "work", {"DISCORD_BOT_TOKEN": "FAKE-discord-token"},
            ["qwen2.5:7b", "mistral:7b"])
-    app = make_app(dashboard_state(str(tmp_path / "openclaw")))
+    app = make_app(recorded_state(str(tmp_path / "openclaw")))
     async with app.run_test(size=(100, 30)) as pilot:
         await open_dashboard(app, pilot)
         assert "Telegram" in details(app) and "llama3.2:3b (default)" in details(app)
@@ -82,7 +76,7 @@ async def test_switching_profile_clears_the_old_profiles_record_and_shows_the_ne
 async def test_picking_the_current_profile_keeps_its_record(make_app, paths, tmp_path):
     set_up(paths, "my-bot", {"TELEGRAM_BOT_TOKEN": "7001:FAKE-telegram-token"}, ["llama3.2:3b"])
     set_up(paths, "work", {}, ["qwen2.5:7b"])
-    app = make_app(dashboard_state(str(tmp_path / "openclaw")))
+    app = make_app(recorded_state(str(tmp_path / "openclaw")))
     async with app.run_test(size=(100, 30)) as pilot:
         await open_dashboard(app, pilot)
         await pilot.press("p")
@@ -100,7 +94,7 @@ async def test_a_config_yaml_that_cannot_be_read_is_said_not_shown_as_no_models(
                                                                                  tmp_path):
     set_up(paths, "my-bot", {"TELEGRAM_BOT_TOKEN": "7001:FAKE-telegram-token"}, ["llama3.2:3b"])
     (paths.profile_dir("my-bot") / "config.yaml").write_text("model: [unclosed\n")
-    app = make_app(dashboard_state(str(tmp_path / "openclaw")))
+    app = make_app(recorded_state(str(tmp_path / "openclaw")))
     async with app.run_test(size=(100, 30)) as pilot:
         await open_dashboard(app, pilot)
         shown = details(app)

@@ -9,10 +9,6 @@ nobody handled becomes a problem carrying the engine's words.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from aiodocker.exceptions import DockerError
@@ -21,15 +17,6 @@ from hermes_tui.engine.detect import EngineInfo, Product
 from hermes_tui.engine.gateway import GatewayError
 from hermes_tui.engine.launch import EngineLost, engine_client
 from tests.support.fake_engine import FakeEngine, cold_pull_events
-
-
-@pytest.fixture
-def socket_dir() -> Iterator[Path]:
-    folder = Path(tempfile.mkdtemp(prefix="hermes-tui-lost-"))  # short: unix socket paths
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def info(url: str) -> EngineInfo:

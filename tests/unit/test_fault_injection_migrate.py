@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import json
-import stat
 from pathlib import Path
 
 import pytest
@@ -23,21 +22,9 @@ from hermes_tui.migration.apply import finish_run, interrupted_runs, undo
 from hermes_tui.migration.journal import MANIFEST, PENDING
 from tests.support import killpoint
 from tests.support.claw_tree import build_claw_tree, make_profile, write
+from tests.support.claw_tree import profile_snapshot as snapshot
 
 POINTS = 30
-
-
-def snapshot(profile: Path) -> dict[str, tuple[str, int, bytes | None]]:
-    """Every entry of the profile but the migration's run folders: kind, mode, bytes."""
-    out: dict[str, tuple[str, int, bytes | None]] = {}
-    for path in sorted(profile.rglob("*")):
-        rel = path.relative_to(profile)
-        if rel.parts[0] == "migration":
-            continue
-        kind = "link" if path.is_symlink() else "dir" if path.is_dir() else "file"
-        out[rel.as_posix()] = (kind, stat.S_IMODE(path.lstat().st_mode),
-                               path.read_bytes() if kind == "file" else None)
-    return out
 
 
 def env_keys(text: str) -> list[str]:

@@ -138,15 +138,6 @@ def test_setup_releases_the_lock_when_it_ends(tmp_path):
     assert (tmp_path / LOCK_FILE_NAME).read_bytes() == b""  # no record left behind
 
 
-@pytest.fixture
-def socket_dir() -> Iterator[Path]:
-    folder = Path(tempfile.mkdtemp(prefix="hermes-tui-lock-"))  # short: unix socket paths
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 def wait_for_holder(root: Path, pid: int, proc: subprocess.Popen[str], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

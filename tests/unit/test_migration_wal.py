@@ -30,22 +30,9 @@ from hermes_tui.steps import migration as step
 from hermes_tui.steps.flow import Flow
 from tests.support import killpoint
 from tests.support.claw_tree import FAKE_SECRETS, build_claw_tree, make_profile, write
+from tests.support.claw_tree import profile_snapshot as snapshot
 
 NOW = datetime(2025, 1, 2, 3, 4, 5)
-
-
-def snapshot(profile: Path) -> dict[str, tuple[str, int, bytes | None]]:
-    """Every entry of the profile but the migration's own run folders: kind, mode, bytes."""
-    out: dict[str, tuple[str, int, bytes | None]] = {}
-    for path in sorted(profile.rglob("*")):
-        rel = path.relative_to(profile)
-        if rel.parts[0] == "migration":
-            continue
-        st = path.lstat()
-        kind = "link" if path.is_symlink() else "dir" if path.is_dir() else "file"
-        out[rel.as_posix()] = (kind, stat.S_IMODE(st.st_mode),
-                               path.read_bytes() if kind == "file" else None)
-    return out
 
 
 class Setup:
