@@ -149,13 +149,18 @@ def edit_env(path: Path, decide: Callable[[dict[str, str]], Mapping[str, str | N
                 atomic_write(path, rendered.encode("utf-8"), mode=ENV_MODE)
             except OSError as exc:
                 raise WriteError.wrap(exc, path) from exc
-        after = dict(current)
-        for key, value in updates.items():
-            if value is None:
-                after.pop(key, None)
-            else:
-                after[key] = value
-        return after
+        return applied(current, updates)
+
+
+def applied(env: Mapping[str, str], updates: Mapping[str, str | None]) -> dict[str, str]:
+    """``env`` with ``updates`` made: a value sets its key, None removes it."""
+    after = dict(env)
+    for key, value in updates.items():
+        if value is None:
+            after.pop(key, None)
+        else:
+            after[key] = value
+    return after
 
 
 def update_env(path: Path, updates: Mapping[str, str | None]) -> None:

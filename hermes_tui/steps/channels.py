@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hermes_tui import channels as catalog
-from hermes_tui.envfile import EnvFileError, update_env
+from hermes_tui.envfile import EnvFileError, applied, update_env
 from hermes_tui.fsutil import describe_os_error
 from hermes_tui.paths import display_path
 from hermes_tui.problem import Problem, ProblemError
@@ -74,12 +74,7 @@ def choose_channels(env: Mapping[str, str], chosen: Mapping[str, Mapping[str, st
     dropped = set(given_up) - set(chosen)
     for channel_id in dropped:
         updates.update({key: None for key in catalog.get(channel_id).keys})
-    after = dict(env)
-    for key, value in updates.items():
-        if value is None:
-            after.pop(key, None)
-        else:
-            after[key] = value
+    after = applied(env, updates)
     kept = [c for c in configured_channels(after) if c not in chosen and c not in dropped]
     selected = [c.id for c in catalog.CATALOG if c.id in chosen or c.id in kept]
     return ChannelChoice(selected, updates, missing, kept)

@@ -77,6 +77,19 @@ def cold_engine(local_engine: LocalEngine) -> LocalEngine:
 
 
 @pytest.fixture
+async def docker_with_image(local_engine: LocalEngine):
+    """A client straight to the session engine, the test image already pulled."""
+    import aiodocker
+
+    client = aiodocker.Docker(url=local_engine.docker_host)
+    try:
+        await client.images.pull(local_engine.image)  # no-op when already present
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest.fixture
 async def pulled(local_engine: LocalEngine):
     """The session engine with the test image pulled; every gateway container the test
     made (any profile, any data dir) is removed after it."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -55,13 +54,8 @@ TRICKY = 'a "quoted" value with spaces, $HOME and a \\ backslash'
 
 
 @pytest.fixture
-async def docker(local_engine: LocalEngine) -> AsyncIterator[aiodocker.Docker]:
-    client = aiodocker.Docker(url=local_engine.docker_host)
-    try:
-        await client.images.pull(local_engine.image)  # no-op when already present
-        yield client
-    finally:
-        await client.close()
+def docker(docker_with_image: aiodocker.Docker) -> aiodocker.Docker:
+    return docker_with_image
 
 
 def free_start() -> int:

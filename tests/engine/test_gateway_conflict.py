@@ -9,7 +9,7 @@ container name … is already in use") exactly as in a real race, deterministica
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -81,14 +81,9 @@ class RacingProxy:
 
 
 @pytest.fixture
-async def engine(local_engine: LocalEngine) -> AsyncIterator[aiodocker.Docker]:
+def engine(docker_with_image: aiodocker.Docker) -> aiodocker.Docker:
     """A client straight to the engine (for the rival and for checking)."""
-    client = aiodocker.Docker(url=local_engine.docker_host)
-    try:
-        await client.images.pull(local_engine.image)  # no-op when already present
-        yield client
-    finally:
-        await client.close()
+    return docker_with_image
 
 
 async def race(local_engine: LocalEngine, socket_dir: Path, spec: Any, env: dict[str, str],
