@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import partial
 from importlib import import_module
 from pathlib import Path
@@ -18,24 +19,26 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from hermes_tui.settings import Settings
-from hermes_tui.state import (
+from hermes_tui.progress import (
     STEP_ORDER,
     STEP_TITLES,
+    Outline,
     StateError,
-    StateStore,
     StepId,
     StepStatus,
-    WizardState,
+    setup_complete,
     step_number,
 )
-from hermes_tui.steps.flow import Flow
+from hermes_tui.settings import Settings
 
 if TYPE_CHECKING:
     from textual.worker import Worker
 
     from hermes_tui.engine.detect import Diagnosis
     from hermes_tui.engine.launch import ProfileGateway
+    from hermes_tui.progress import Progress
+    from hermes_tui.state import StateStore, WizardState
+    from hermes_tui.steps.flow import Flow
 
 
 def styles_dir() -> Path:
@@ -43,6 +46,16 @@ def styles_dir() -> Path:
     here = Path(__file__).resolve().parent
     installed = here / "styles"
     return installed if installed.is_dir() else here.parent / "styles"
+
+
+@dataclass(frozen=True)
+class Opening:
+    """How the wizard opens when it loads the progress file itself, after the first frame:
+    what that frame shows, and the command line's choices for the load."""
+
+    outline: Outline
+    reset: bool = False
+    router_url: str | None = None
 
 
 class HermesApp(App[int]):
@@ -55,13 +68,22 @@ class HermesApp(App[int]):
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit-anywhere"),
     ]
 
-    def __init__(self, settings: Settings, store: StateStore, state: WizardState,
-                 notice: str | None = None) -> None:
+    def __init__(self, settings: Settings, store: StateStore | None = None,
+                 state: WizardState | None = None, notice: str | None = None, *,
+                 opening: Opening | None = None) -> None:
+        """With ``state`` the wizard opens on it; without, it opens on ``opening``'s
+        outline and loads the state right after the first frame (see `progress`)."""
         super().__init__()
         self.settings = settings
-        self.store = store
-        self.state = state
+        self._store = store
+        self._state = state
+        #: Whether the first screen is drawn from the outline (the state loads after it).
+        self._from_outline = state is None
+        self._opening = opening or Opening(Outline())
         self._notice = notice
+        #: Why the progress file could not be loaded (the app then exits with 3).
+        self.state_error: StateError | None = None
+        self._flow: Flow | None = None
         #: Start the gateway when the dashboard first opens (the spec: it starts on launch).
         self.autostart = True
         #: Set while the user re-runs one step from the dashboard: Next returns there.
@@ -70,21 +92,103 @@ class HermesApp(App[int]):
         self.monotonic = time.monotonic
         #: The last runtime diagnosis (step 1), shared by the steps that need the engine.
         self.diagnosis: Diagnosis | None = None
-        #: Every change to the progress goes through the flow (as setup's does).
-        self.flow = Flow(state, store, save=lambda _state: self.save(),
-                         recorded=lambda _step: self._show_progress())
 
-    def on_mount(self) -> None:
+    # -- the progress -----------------------------------------------------------------
+
+    @property
+    def store(self) -> StateStore:
+        if self._store is None:
+            from hermes_tui.state import StateStore
+
+            self._store = StateStore(self.settings.paths.state_file)
+        return self._store
+
+    @property
+    def state(self) -> WizardState:
+        """The validated progress, loaded on first use (right after the first frame)."""
+        if self._state is None:
+            self._load_state()
+        assert self._state is not None
+        return self._state
+
+    @property
+    def progress(self) -> Progress:
+        """What the step list shows: the state once loaded, the outline until then."""
+        return self._state if self._state is not None else self._opening.outline
+
+    @property
+    def flow(self) -> Flow:
+        """Every change to the progress goes through the flow (as setup's does)."""
+        if self._flow is None:
+            from hermes_tui.steps.flow import Flow
+
+            self._flow = Flow(self.state, self.store, save=lambda _state: self.save(),
+                              recorded=lambda _step: self._show_progress())
+        return self._flow
+
+    def _load_state(self) -> None:
+        """Load (or, with --reset, restart) the progress and save it once, as the
+        command line asked; a file that cannot be used ends the app with exit code 3."""
+        opening = self._opening
+        try:
+            loaded = self.store.reset() if opening.reset else self.store.load()
+            if opening.router_url and opening.router_url != loaded.state.router_url:
+                loaded.state.router_url = opening.router_url
+            self.store.save(loaded.state)
+        except StateError as exc:
+            self.state_error = exc
+            self._state = self.store.new_state()  # in memory only, while the app exits
+            self.exit(return_code=3)  # the command's EXIT_STATE_ERROR
+            return
+        self._state = loaded.state
+        self._notice = loaded.notice
+
+    def get_default_screen(self) -> Screen:
+        """The first screen is the bottom of the stack (not pushed over an empty one:
+        drawing that costs start-up time), chosen from the progress as it stands."""
         from hermes_tui.ui.glyphs import plain_console
 
         if plain_console():
             self.add_class("-plain-console")  # square borders: the console font has them
-        if self.setup_complete:
+        screen = self._opening_screen(self.progress)
+        # What switch_screen gives the screen it brings in: switching away from this one
+        # later takes it back (a default screen is not given one).
+        screen._push_result_callback(screen, None)
+        return screen
+
+    async def on_mount(self) -> None:
+        # The app is ready (keys, pilots) once its first screen is: a pushed screen would
+        # be mounted here; the default one mounts in its own task. (Textual's AwaitMount
+        # would also re-lay out the whole app: ~30 ms of start-up for nothing.)
+        await self.screen._mounted_event.wait()
+        if self._from_outline:
+            self.call_after_refresh(self._state_after_first_frame)
+        else:
+            self._state_ready()
+
+    def _opening_screen(self, progress: Progress) -> Screen:
+        """The dashboard once set up, else the step the progress is at."""
+        if setup_complete(progress):
             from hermes_tui.ui.screens.dashboard import DashboardScreen
 
-            self.push_screen(DashboardScreen())
+            return DashboardScreen()
+        return self._screen_for(progress.current_step)
+
+    def _state_after_first_frame(self) -> None:
+        """Load the state the first frame was drawn without (unless its screen already
+        needed it); redraw where it differs from the outline that frame showed."""
+        shown = self._opening.outline
+        state = self.state
+        if self.state_error is not None:
+            return
+        if (setup_complete(state), state.current_step) != (setup_complete(shown),
+                                                             shown.current_step):
+            self.switch_screen(self._opening_screen(state))
         else:
-            self.push_screen(self._screen_for(self.state.current_step))
+            self._show_progress()
+        self._state_ready()
+
+    def _state_ready(self) -> None:
         if self._notice:
             self.notify(self._notice, title="Progress file", severity="warning", timeout=20)
         # The migration step says it itself; elsewhere a notice does (off the event loop:
@@ -228,12 +332,11 @@ class HermesApp(App[int]):
         from hermes_tui.ui.widgets.step_sidebar import StepSidebar
 
         for sidebar in self.screen.query(StepSidebar):
-            sidebar.show_state(self.state)
+            sidebar.show_state(self.progress)
 
     @property
     def setup_complete(self) -> bool:
-        return (self.state.current_step is StepId.DONE
-                and self.state.status(StepId.DONE) is StepStatus.DONE)
+        return setup_complete(self.state)
 
     def rerun_step(self, step: StepId) -> None:
         """Open ``step`` from the dashboard; its Next comes back to the dashboard."""

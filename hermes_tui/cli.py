@@ -81,7 +81,10 @@ def _image_ref(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{error.message} {error.fix}.") from None
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; given ``argv``, only the commands named in it get their
+    options (each command's options import its module: the wizard's start skips them)."""
+    named = set(COMMANDS) if argv is None else set(argv) & set(COMMANDS)
     parser = argparse.ArgumentParser(
         prog="hermes-tui",
         description="Set up a Hermes agent in a container, step by step, from the terminal.",
@@ -99,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (_module, summary) in COMMANDS.items():
         sub = commands.add_parser(name, help=summary, description=textwrap.fill(DESCRIPTIONS[name]),
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-        _add_arguments(name, sub)
+        if name in named:
+            _add_arguments(name, sub)
         sub.set_defaults(command_parser=sub)
     return parser
 
@@ -126,7 +130,7 @@ def _add_arguments(name: str, sub: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     if args.command is not None:
         return _run_command(parser, args)
@@ -134,8 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pathlib import Path
 
     from hermes_tui.paths import Paths
+    from hermes_tui.progress import Outline, StateError, read_outline
     from hermes_tui.settings import DEFAULT_IMAGE, Settings
-    from hermes_tui.state import StateError, StateStore
 
     settings = Settings(
         paths=Paths.resolve(args.data_dir),
@@ -153,20 +157,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if isinstance(lock, int):
         return lock
     try:
-        store = StateStore(settings.paths.state_file)
+        # The first screen is drawn from a quick read of the progress file; the app loads
+        # and validates it (pydantic) right after that frame.
         try:
-            loaded = store.reset() if args.reset else store.load()
-            if args.router_url and args.router_url != loaded.state.router_url:
-                loaded.state.router_url = args.router_url
-            store.save(loaded.state)
+            outline = Outline() if args.reset else read_outline(settings.paths.state_file)
         except StateError as exc:
             print(f"hermes-tui: {exc}", file=sys.stderr)
             return EXIT_STATE_ERROR
 
-        from hermes_tui.app import HermesApp
+        from hermes_tui.app import HermesApp, Opening
 
-        app = HermesApp(settings, store, loaded.state, notice=loaded.notice)
+        app = HermesApp(settings, opening=Opening(outline, reset=args.reset,
+                                                  router_url=args.router_url))
         app.run()
+        if app.state_error is not None:
+            print(f"hermes-tui: {app.state_error}", file=sys.stderr)
+            return EXIT_STATE_ERROR
         return app.return_code or 0
     finally:
         lock.release()

@@ -22,49 +22,33 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from hermes_tui.fsutil import atomic_write, os_error_problem
 from hermes_tui.paths import display_path
-from hermes_tui.problem import Problem, ProblemError
+from hermes_tui.problem import Problem
+from hermes_tui.progress import (
+    SCHEMA_VERSION,
+    STEP_ORDER,
+    STEP_TITLES,
+    NewerSchemaError,
+    StateError,
+    StepId,
+    StepStatus,
+    newer_schema_error,
+    step_number,
+    visited,
+)
 
-SCHEMA_VERSION = 1
+#: The light names live in `hermes_tui.progress` (start-up reads them without pydantic);
+#: they stay importable from here.
+__all__ = [
+    "SCHEMA_VERSION", "STEP_ORDER", "STEP_TITLES", "LoadResult", "MigrationDecision",
+    "NewerSchemaError", "StateError", "StateStore", "StepId", "StepRecord", "StepStatus",
+    "WizardState", "merge_states", "step_number", "utc_now",
+]
 
 Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
-
-
-class StepId(StrEnum):
-    RUNTIME = "runtime"
-    PULL = "pull"
-    PROFILE = "profile"
-    CHANNELS = "channels"
-    BRIDGE = "bridge"
-    MIGRATION = "migration"
-    DONE = "done"
-
-
-STEP_ORDER: tuple[StepId, ...] = tuple(StepId)
-
-STEP_TITLES: dict[StepId, str] = {
-    StepId.RUNTIME: "Runtime check",
-    StepId.PULL: "Image pull",
-    StepId.PROFILE: "Profile",
-    StepId.CHANNELS: "Channels",
-    StepId.BRIDGE: "LLM bridge",
-    StepId.MIGRATION: "Claw migration",
-    StepId.DONE: "Completion",
-}
-
-
-def step_number(step: StepId) -> int:
-    return STEP_ORDER.index(step) + 1
-
-
-class StepStatus(StrEnum):
-    PENDING = "pending"
-    DONE = "done"
-    SKIPPED = "skipped"
-    FAILED = "failed"
 
 
 class MigrationDecision(StrEnum):
@@ -138,30 +122,18 @@ class WizardState(BaseModel):
     def status(self, step: StepId) -> StepStatus:
         return self.steps[step].status
 
+    def reason(self, step: StepId) -> str | None:
+        return self.steps[step].reason
+
     def visited(self, step: StepId) -> bool:
         """A step the user may jump back to: finished in some way, or the one open now."""
-        return step == self.current_step or self.status(step) is not StepStatus.PENDING
+        return visited(self, step)
 
     def first_unfinished(self) -> StepId:
         for step in STEP_ORDER:
             if self.status(step) in (StepStatus.PENDING, StepStatus.FAILED):
                 return step
         return StepId.DONE
-
-
-class StateError(ProblemError):
-    """The progress file cannot be used; the message says why and what to do.
-
-    ``str()`` is the whole sentence, fix included (the wizard shows it as one notice).
-    """
-
-    def __str__(self) -> str:
-        problem = self.problem
-        return f"{problem.what} {problem.fix}" if problem.fix else problem.what
-
-
-class NewerSchemaError(StateError):
-    """The progress file was written by a newer hermes-tui; it must not be overwritten."""
 
 
 @dataclass
@@ -246,11 +218,7 @@ class StateStore:
 
         version = data.get("schema_version")
         if isinstance(version, int) and version > SCHEMA_VERSION:
-            raise NewerSchemaError(
-                f"{self.path} was written by a newer hermes-tui (progress format "
-                f"{version}; this version reads {SCHEMA_VERSION}). It was left untouched. "
-                "Upgrade hermes-tui, or start over with --reset (the old file is backed up)."
-            )
+            raise newer_schema_error(self.path, version)
         try:
             state = WizardState.model_validate(data)
         except ValidationError as exc:

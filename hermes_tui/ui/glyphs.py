@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from hermes_tui.state import StepStatus
+from hermes_tui.progress import StepStatus
 
 _UNICODE = {"done": "✓", "current": "▶", "pending": "·", "skipped": "↷", "failed": "✗"}
 _ASCII = {"done": "+", "current": ">", "pending": "-", "skipped": "~", "failed": "x"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hermes_tui.state import StepId
+from hermes_tui.progress import StepId
 
 #: The API key and file ownership, for Completion and the dashboard.
 API_HELP = """

@@ -6,7 +6,7 @@ from importlib import import_module
 
 from textual.screen import Screen
 
-from hermes_tui.state import StepId
+from hermes_tui.progress import StepId
 
 _SCREENS: dict[StepId, tuple[str, str]] = {
     StepId.RUNTIME: ("runtime", "RuntimeScreen"),

@@ -10,9 +10,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, OptionList, SelectionList, Static
+from textual.widgets import Footer, Input, OptionList, Static
 
-from hermes_tui.state import STEP_ORDER, STEP_TITLES, StepId, step_number
+from hermes_tui.progress import STEP_ORDER, STEP_TITLES, StepId, step_number
 from hermes_tui.ui.widgets.problem_view import ProblemView
 from hermes_tui.ui.widgets.step_sidebar import StepSidebar
 
@@ -132,7 +132,7 @@ class StepScreen(ReportsWorkerFailures, Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="shell"):
-            yield StepSidebar(self.wizard.state, id="sidebar")
+            yield StepSidebar(self.wizard.progress, id="sidebar")
             with Vertical(id="step-pane"):
                 yield Static(
                     f"Step {step_number(self.STEP)} of {len(STEP_ORDER)} · {STEP_TITLES[self.STEP]}",
@@ -141,7 +141,7 @@ class StepScreen(ReportsWorkerFailures, Screen[None]):
                 with VerticalScroll(id="step-body"):
                     yield from self.compose_body()
                     yield ProblemView(id="step-problem")  # a failed worker's, when no other
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=self._palette_fits(self.app.size.width))
 
     def compose_body(self) -> ComposeResult:
         yield from ()
@@ -150,10 +150,13 @@ class StepScreen(ReportsWorkerFailures, Screen[None]):
     #: help and README say so): the step's own keys need the room at 80 columns.
     PALETTE_IN_FOOTER_FROM = 100
 
+    def _palette_fits(self, width: int) -> bool:
+        return width >= self.PALETTE_IN_FOOTER_FROM
+
     @on(events.Resize)
     def _fit_footer(self, event: events.Resize) -> None:
         footer = self.query_one(Footer)
-        wide = event.size.width >= self.PALETTE_IN_FOOTER_FROM
+        wide = self._palette_fits(event.size.width)
         if footer.show_command_palette != wide:
             footer.show_command_palette = wide
             footer.refresh(recompose=True)
@@ -186,6 +189,8 @@ class StepScreen(ReportsWorkerFailures, Screen[None]):
         """Enter on the step list jumps to its row; on a screen's own list it picks the row
         only where the screen says so (``ENTER_PICKS_ROWS``). A list of ticks never: Space
         ticks there, and Enter is Next as the footer says."""
+        from textual.widgets import SelectionList  # loaded when a list is focused, not at start
+
         focused = self.focused
         if not isinstance(focused, OptionList) or isinstance(focused, SelectionList):
             return False

@@ -8,6 +8,7 @@ with its outcome, the engine found, or the exact cause and fix when none answers
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
@@ -15,27 +16,30 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.widgets import Static
 
-from hermes_tui.engine.detect import Diagnosis, Outcome
-from hermes_tui.state import StepId
-from hermes_tui.steps.runtime import record_diagnosis
+from hermes_tui.progress import StepId
 from hermes_tui.ui.glyphs import mark
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
 from hermes_tui.ui.widgets.problem_view import ProblemView
 from hermes_tui.ui.widgets.status_line import StatusLine
 
-_OUTCOME_STYLE = {Outcome.OK: "$text-success", Outcome.NOT_TRIED: "$text-muted",
-                  Outcome.MISSING: "$text-muted"}
+if TYPE_CHECKING:
+    # The engine code loads with the first probe, after the screen is drawn.
+    from hermes_tui.engine.detect import Diagnosis
 
 
 def probe_lines(diagnosis: Diagnosis) -> Content:
     """Each probe on two lines: mark, where we looked and the outcome; then the address."""
+    from hermes_tui.engine.detect import Outcome
+
+    outcome_style = {Outcome.OK: "$text-success", Outcome.NOT_TRIED: "$text-muted",
+                      Outcome.MISSING: "$text-muted"}
     rows = []
     for probe in diagnosis.probes:
         outcome = probe.outcome
         kind = "done" if outcome is Outcome.OK else "pending" if outcome in (
             Outcome.NOT_TRIED, Outcome.MISSING) else "failed"
-        style = _OUTCOME_STYLE.get(outcome, "$text-error")
+        style = outcome_style.get(outcome, "$text-error")
         rows.append(Content.assemble(
             (f"{mark(kind)} ", style), (probe.candidate.source, "bold"), " — ",
             (outcome.value, style), "\n  ", (probe.candidate.url, "$text-muted"),
@@ -72,6 +76,8 @@ class RuntimeScreen(StepScreen):
         self._show(diagnosis)
 
     def _show(self, diagnosis: Diagnosis) -> None:
+        from hermes_tui.steps.runtime import record_diagnosis
+
         record_diagnosis(self.wizard.flow, diagnosis)
         self.query_one("#runtime-probes", Static).update(probe_lines(diagnosis))
         engine = diagnosis.engine

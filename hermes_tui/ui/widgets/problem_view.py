@@ -23,20 +23,25 @@ class ProblemView(Vertical):
         self.problem: Problem | None = None
         self.display = False
 
+    _PARTS = ("problem-what", "problem-fix", "problem-details", "problem-more")
+
     def compose(self) -> ComposeResult:
-        yield StatusLine(classes="problem-what")
-        yield StatusLine(classes="problem-fix")
-        yield StatusLine(classes="problem-details")
-        yield StatusLine(classes="problem-more")
+        # Its lines are made when a first problem is shown: most screens open without
+        # one, and every widget in the first frame costs start-up time.
+        yield from ()
 
     def show(self, problem: Problem | None, *, retry_key: str | None = None) -> None:
         self.problem = problem
         self.display = problem is not None
-        what, fix, details, more = self.query(StatusLine)
+        parts = list(self.query(StatusLine))
         if problem is None:
-            for part in (what, fix, details, more):
+            for part in parts:
                 part.update("")
             return
+        if not parts:
+            parts = [StatusLine(classes=name) for name in self._PARTS]
+            self.mount_all(parts)
+        what, fix, details, more = parts
         what.update(problem.what)
         fix.update(Content.assemble(("Fix: ", "bold"), problem.fix) if problem.fix else "")
         details.update("\n".join(problem.details))

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import textwrap
+from typing import TYPE_CHECKING
 
 from textual.content import Content
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from hermes_tui.state import STEP_ORDER, STEP_TITLES, StepId, StepStatus, WizardState, step_number
+from hermes_tui.progress import STEP_ORDER, STEP_TITLES, StepId, StepStatus, step_number
 from hermes_tui.ui.glyphs import mark
+
+if TYPE_CHECKING:
+    from hermes_tui.progress import Progress
 
 _STYLE = {
     "done": "$text-success",
@@ -25,7 +29,7 @@ REASON_WIDTH = 26 - 2 - 2 - 2
 _WORD = {"done": "done", "current": "now", "pending": "", "skipped": "skipped", "failed": "failed"}
 
 
-def step_kind(state: WizardState, step: StepId) -> str:
+def step_kind(state: Progress, step: StepId) -> str:
     if step == state.current_step:
         return "current"
     return state.status(step).value
@@ -37,18 +41,18 @@ class StepSidebar(OptionList):
     Only steps already visited can be selected; the rest are shown but disabled.
     """
 
-    def __init__(self, state: WizardState, **kwargs) -> None:
+    def __init__(self, state: Progress, **kwargs) -> None:
         super().__init__(*self._rows(state), **kwargs)
         self.border_title = "Steps"
         self.highlighted = STEP_ORDER.index(state.current_step)
 
-    def show_state(self, state: WizardState) -> None:
+    def show_state(self, state: Progress) -> None:
         """Redraw every row from ``state`` (after a status change on the open step)."""
         self.set_options(self._rows(state))
         self.highlighted = STEP_ORDER.index(state.current_step)
 
     @staticmethod
-    def _rows(state: WizardState) -> list[Option]:
+    def _rows(state: Progress) -> list[Option]:
         options = []
         for step in STEP_ORDER:
             kind = step_kind(state, step)
@@ -61,7 +65,7 @@ class StepSidebar(OptionList):
             word = _WORD[kind]
             if word:
                 line = Content.assemble(line, "\n  ", (word, style))
-            reason = state.steps[step].reason
+            reason = state.reason(step)
             if reason and state.status(step) in (StepStatus.SKIPPED, StepStatus.FAILED):
                 # Wrapped here, so every line of the reason keeps the indent.
                 for part in textwrap.wrap(reason, REASON_WIDTH, break_on_hyphens=False):
