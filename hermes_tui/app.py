@@ -56,6 +56,8 @@ class Opening:
     outline: Outline
     reset: bool = False
     router_url: str | None = None
+    #: The command paused the garbage collector for start-up: resume it once ready.
+    collector_paused: bool = False
 
 
 class HermesApp(App[int]):
@@ -127,21 +129,24 @@ class HermesApp(App[int]):
         return self._flow
 
     def _load_state(self) -> None:
-        """Load (or, with --reset, restart) the progress and save it once, as the
-        command line asked; a file that cannot be used ends the app with exit code 3."""
+        """Load (or, with --reset, restart) the progress as the command line asked; it is
+        saved once after the first frame. A file that cannot be used ends the app (3)."""
         opening = self._opening
         try:
             loaded = self.store.reset() if opening.reset else self.store.load()
-            if opening.router_url and opening.router_url != loaded.state.router_url:
-                loaded.state.router_url = opening.router_url
-            self.store.save(loaded.state)
         except StateError as exc:
-            self.state_error = exc
-            self._state = self.store.new_state()  # in memory only, while the app exits
-            self.exit(return_code=3)  # the command's EXIT_STATE_ERROR
+            self._state_unusable(exc)
             return
+        if opening.router_url and opening.router_url != loaded.state.router_url:
+            loaded.state.router_url = opening.router_url
         self._state = loaded.state
         self._notice = loaded.notice
+
+    def _state_unusable(self, error: StateError) -> None:
+        self.state_error = error
+        if self._state is None:
+            self._state = self.store.new_state()  # in memory only, while the app exits
+        self.exit(return_code=3)  # the command's EXIT_STATE_ERROR
 
     def get_default_screen(self) -> Screen:
         """The first screen is the bottom of the stack (not pushed over an empty one:
@@ -179,6 +184,11 @@ class HermesApp(App[int]):
         needed it); redraw where it differs from the outline that frame showed."""
         shown = self._opening.outline
         state = self.state
+        if self.state_error is None:
+            try:
+                self.store.save(state)  # as the command line left it (--reset, --router-url)
+            except StateError as exc:
+                self._state_unusable(exc)
         if self.state_error is not None:
             return
         if (setup_complete(state), state.current_step) != (setup_complete(shown),
@@ -187,6 +197,11 @@ class HermesApp(App[int]):
         else:
             self._show_progress()
         self._state_ready()
+        if self._opening.collector_paused:
+            import gc
+
+            gc.freeze()  # what start-up made lives as long as the app: never walk it again
+            gc.enable()
 
     def _state_ready(self) -> None:
         if self._notice:

@@ -135,7 +135,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is not None:
         return _run_command(parser, args)
 
+    import gc
     from pathlib import Path
+
+    # Start-up allocates hundreds of thousands of long-lived objects (modules, classes,
+    # styles) and the collector would walk them again and again: it is paused until the
+    # first frame is drawn and the state loaded, then those objects are frozen (the app
+    # keeps them for its whole run) and collection resumes.
+    gc.disable()
 
     from hermes_tui.paths import Paths
     from hermes_tui.progress import Outline, StateError, read_outline
@@ -168,7 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hermes_tui.app import HermesApp, Opening
 
         app = HermesApp(settings, opening=Opening(outline, reset=args.reset,
-                                                  router_url=args.router_url))
+                                                  router_url=args.router_url,
+                                                  collector_paused=True))
         app.run()
         if app.state_error is not None:
             print(f"hermes-tui: {app.state_error}", file=sys.stderr)

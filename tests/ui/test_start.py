@@ -233,3 +233,21 @@ def test_the_first_frame_is_drawn_before_pydantic_is_imported(tmp_path):
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[-2] == "[] True"
+
+
+async def test_the_collector_paused_for_start_up_resumes_once_the_state_is_loaded(paths):
+    import gc
+
+    settings = Settings(paths=paths, docker_host=NO_ENGINE, router_url=NO_ROUTER)
+    app = HermesApp(settings, opening=Opening(read_outline(paths.state_file),
+                                              collector_paused=True))
+    gc.disable()  # as the command does before it imports the app
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert app._state is not None
+            assert gc.isenabled()
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.enable()
