@@ -2,7 +2,8 @@
 
 The engine streams many small JSON events per second; ``PullProgress.apply`` folds each
 into the latest state of its layer in O(1) and bumps ``version``. Screens repaint from the
-model on a timer (at most ~20 Hz) when ``version`` changed, never once per event.
+model at most 10-20 times a second, never once per event: ``on_next_change`` tells them, once,
+that it changed, so nothing needs to poll it while it stays the same.
 
 dockerd sends byte counts ("progressDetail"); Podman's compat API sends only "Pulling fs
 layer" and "Download complete" with no numbers, so ``has_bytes`` stays False and the screen
@@ -115,6 +116,20 @@ class PullProgress:
     version: int = 0
     _samples: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=64))
     _started: float | None = None
+    _on_change: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+
+    def on_next_change(self, callback: Callable[[], None] | None) -> None:
+        """Call ``callback`` once, at the next change (None: forget the one set before).
+
+        It runs inside ``apply``/``finish``, as the change begins: it should schedule work
+        (a repaint), not read the model. One call per arming keeps a fast stream cheap.
+        """
+        self._on_change = callback
+
+    def _notify(self) -> None:
+        callback, self._on_change = self._on_change, None
+        if callback is not None:
+            callback()
 
     # -- folding events ------------------------------------------------------------
 
@@ -122,6 +137,8 @@ class PullProgress:
         """Fold one stream event into the model (O(1))."""
         self.events += 1
         self.version += 1
+        if self._on_change is not None:
+            self._notify()
         if self._started is None:
             self._started = self.clock()
         status = str(event.get("status") or "")
@@ -176,6 +193,7 @@ class PullProgress:
                     layer.downloaded = layer.size
         self.done = True
         self.version += 1
+        self._notify()
 
     # -- totals ----------------------------------------------------------------------
 

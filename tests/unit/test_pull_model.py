@@ -669,3 +669,20 @@ def test_any_interleaving_keeps_fraction_and_byte_totals_sane(
     progress.finish()
     check()
     assert progress.fraction == 1.0
+
+
+def test_the_change_callback_fires_once_per_arming_and_on_finish() -> None:
+    progress = PullProgress()
+    calls: list[int] = []
+    progress.on_next_change(lambda: calls.append(progress.version))
+    for current in range(1, 101):  # a burst: one call, at its first event
+        progress.apply({"status": "Downloading", "id": "a1",
+                        "progressDetail": {"current": current, "total": 100}})
+    assert calls == [1]
+    progress.on_next_change(lambda: calls.append(progress.version))
+    progress.finish()
+    assert calls == [1, 101]
+    progress.on_next_change(lambda: calls.append(-1))
+    progress.on_next_change(None)  # disarmed: a screen that went away is not called
+    progress.apply({"status": "Downloading", "id": "a1", "progressDetail": {}})
+    assert calls == [1, 101]
