@@ -9,15 +9,8 @@ from difflib import SequenceMatcher
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hermes_tui.ui.widgets.diff_model import (
-    DiffRow,
-    Lines,
-    chunks,
-    count_chunks,
-    diff_rows,
-    window_index,
-    wrap_index,
-)
+from hermes_tui.ui.widgets.diff_model import DiffRow, Lines, diff_rows
+from hermes_tui.ui.widgets.diff_wrap import chunks, count_chunks, window_index, wrap_index
 
 #: Few distinct lines: many equal runs, repeats and ties, where pairings can differ.
 FEW = st.lists(st.sampled_from(["a", "b", "c", "", "a b"]), max_size=40)

@@ -275,3 +275,17 @@ async def test_while_a_big_layout_is_worked_out_the_lines_on_screen_are_already_
         await laid_out(app, pilot, view)
         assert view._row_at(int(view.scroll_offset.y)) == top  # the same row on top
         assert screen_text(view) == meanwhile
+
+
+async def test_a_diff_shown_while_hidden_is_laid_out_when_the_view_appears(big_diff):
+    app = DiffApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.query_one(DiffView)
+        view.display = False
+        await pilot.pause()
+        view.show(big_diff)  # no width yet: nothing to lay out (every line would be cut)
+        assert view._index is None and view._pending is None
+        view.display = True
+        await laid_out(app, pilot, view)
+        assert view._index is not None and view._index.width == view.scrollable_content_region.width
+        assert "key_0: value 0" in text(view, 1)

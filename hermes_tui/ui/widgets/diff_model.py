@@ -1,27 +1,25 @@
-"""The diff as data: two texts paired line by line, and the screen lines they take once long
-lines wrap. No Textual: ``diff_view`` draws from this.
+"""The diff as data: two texts paired line by line. No Textual: ``diff_view`` draws it,
+``diff_wrap`` lays it out.
 
 Sized for files of 100,000 lines (a ``config.yaml`` with that many synced models):
-
-- ``diff_rows`` (run it off the event loop) pairs the lines with difflib's own answer, found
-  faster (``_matching_blocks``), and keeps the two line lists and the opcodes, not an object
-  per row: a ``DiffRow`` is made only when asked for. It also sorts the lines by width once,
-  so a layout finds the lines that wrap at a width without looking at the others.
-- ``WrapIndex`` is one layout at one width: only the entries that wrap are stored (arrays of
-  ints); every other screen line maps to its row by arithmetic and a bisect.
+``diff_rows`` (run it off the event loop) pairs the lines with difflib's own answer, found
+faster (``_matching_blocks``), and keeps the two texts (``Lines``: an offset per line) and the
+opcodes, not an object per row: a ``DiffRow`` is made only when asked for. It also sorts each
+text's lines by width once, so a layout finds the lines that wrap at a width without looking
+at the others.
 """
 
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
-from operator import add, sub
+from operator import sub
 from typing import Literal, overload
 
-from rich.cells import cell_len, chop_cells
+from rich.cells import cell_len
 
 Layout = Literal["split", "unified"]
 Side = Literal["both", "left", "right"]
@@ -125,6 +123,14 @@ class DiffRows:
         start = self._entry_starts[s]
         return start + k if tag == "equal" or k < i2 - i1 else start + (i2 - i1) + k
 
+    def entry_starts(self, layout: Layout) -> array:
+        """The first entry of each opcode in ``layout``; the last item is the total."""
+        return self._row_starts if layout == "split" else self._entry_starts
+
+    def line_starts(self, side: int) -> array:
+        """The first line of each opcode in one text (0: before, 1: after)."""
+        return self._a_starts if side == 0 else self._b_starts
+
     def hunk_entries(self, layout: Layout) -> tuple[int, ...]:
         if layout == "split":
             return self.hunks
@@ -226,6 +232,12 @@ class Lines(Sequence[str]):
             end = min(first + 4096, count)
             yield from text[starts[first]:starts[end] - 1].split("\n")
 
+    @property
+    def raw(self) -> tuple[str, array]:
+        """The text, and where each line starts in it (line ``i`` ends before the \\n at
+        ``starts[i + 1] - 1``)."""
+        return self._text, self._starts
+
     def widths(self) -> array | None:
         """Each line's length, when that is its width (ASCII, no tabs); else None."""
         if not self.plain:
@@ -242,7 +254,7 @@ def diff_rows(before: str | None, after: str | None) -> DiffRows:
     """Pair ``before`` and ``after`` line by line (``None`` means the file does not exist).
 
     The same pairing as ``difflib.SequenceMatcher(None, a, b, autojunk=False)``. Pure
-    Python, about a second for 100,000 lines: run it off the event loop for big files.
+    Python, ~0.3 s for 100,000 lines (a tenth changed): run it off the event loop for big files.
     """
     a, b = Lines.of(before or ""), Lines.of(after or "")
     return DiffRows(a, b, _opcodes(a, b, _matching_blocks(a, b)))
@@ -354,42 +366,11 @@ def _opcodes(a: Sequence[str], b: Sequence[str],
     return opcodes
 
 
-# -- wrapping -----------------------------------------------------------------------------
+# -- widths -----------------------------------------------------------------------------
 
 
 def clean(text: str) -> str:
     return text.expandtabs(4).replace("\r", "")
-
-
-def chunks(text: str, room: int) -> list[str]:
-    """``text`` in lines of at most ``room`` cells, broken after a space where there is one
-    (a word cut in two reads badly), every character kept, spaces included."""
-    text = clean(text)
-    if not text.isascii():  # wide characters: cut by cells
-        return chop_cells(text, room) or [""]
-    parts = []
-    while len(text) > room:
-        cut = text.rfind(" ", 0, room) + 1
-        if cut <= room // 2:  # no space, or one so early the line would be mostly empty
-            cut = room
-        parts.append(text[:cut])
-        text = text[cut:]
-    parts.append(text)
-    return parts
-
-
-def count_chunks(text: str | None, room: int) -> int:
-    """``len(chunks(text, room))`` without making the pieces."""
-    if not text:
-        return 1
-    if not text.isascii() or "\t" in text or "\r" in text:
-        return len(chunks(text, room))
-    count, start, end, half = 1, 0, len(text), room // 2
-    while end - start > room:
-        cut = text.rfind(" ", start, start + room) + 1 - start
-        start += cut if cut > half else room
-        count += 1
-    return count
 
 
 def _widths(lines: Sequence[str]) -> array:
@@ -401,112 +382,3 @@ def _widths(lines: Sequence[str]) -> array:
 def _width(line: str) -> int:
     text = clean(line)
     return len(text) if text.isascii() else cell_len(text)
-
-
-class WrapIndex:
-    """The screen lines of one layout at one text width (``room``).
-
-    Entry ``e`` starts at line ``e + (extra lines of the wrapped entries before e)``; only
-    the wrapped entries are stored, in order, with where each starts.
-    """
-
-    __slots__ = ("_extra", "_starts", "_wrapped", "diff", "layout", "lines", "room", "width")
-
-    def __init__(self, diff: DiffRows, layout: Layout, room: int, width: int,
-                 wrapped: array, parts: array) -> None:
-        """``wrapped``: the entries taking more than one line, ascending; ``parts``: how many."""
-        self.diff, self.layout, self.room, self.width = diff, layout, room, width
-        self._wrapped = wrapped
-        #: Extra lines before the k-th wrapped entry; the last item is the total.
-        self._extra = array("q", accumulate((n - 1 for n in parts), initial=0))
-        self._starts = array("q", map(add, wrapped, self._extra))
-        self.lines = diff.entry_count(layout) + self._extra[-1]
-
-    @property
-    def key(self) -> tuple[int, Layout]:
-        return self.width, self.layout
-
-    def line_of(self, entry: int) -> int:
-        """The first screen line of ``entry``."""
-        return entry + self._extra[bisect_left(self._wrapped, entry)]
-
-    def at(self, line: int) -> tuple[int, int]:
-        """(entry, part) shown on screen line ``line`` (0 <= line < lines)."""
-        k = bisect_right(self._starts, line) - 1
-        if k >= 0:
-            part = line - self._starts[k]
-            if part <= self._extra[k + 1] - self._extra[k]:
-                return self._wrapped[k], part
-        return line - self._extra[k + 1], 0
-
-
-def wrap_index(diff: DiffRows, layout: Layout, room: int, width: int) -> WrapIndex:
-    """The layout of the whole diff; the work is in the lines wider than ``room`` only."""
-    sides = []
-    half = room // 2
-    starts = diff._row_starts if layout == "split" else diff._entry_starts
-    for side, lines in enumerate((diff.before, diff.after)):
-        # Per opcode: entry = base + line number (-1: this side's lines there are skipped).
-        if side == 0:
-            base = [starts[s] - op[1] for s, op in enumerate(diff.opcodes)]
-        else:
-            base = [-1 if op[0] == "equal" else  # the same text as its left side
-                    starts[s] - op[3] + (0 if layout == "split" else op[2] - op[1])
-                    for s, op in enumerate(diff.opcodes)]
-        bounds = diff._a_starts if side == 0 else diff._b_starts
-        entries, parts = array("q"), array("l")
-        plain = isinstance(lines, Lines) and lines.plain
-        text, offsets = (lines._text, lines._starts) if plain else ("", array("q"))
-        rfind, last, s = text.rfind, len(bounds) - 1, 0
-        for line in diff.wide_lines(side, room):  # ascending: the opcode only moves on
-            while s < last and bounds[s + 1] <= line:
-                s += 1
-            if base[s] < 0:
-                continue
-            if plain:  # count_chunks, in place in the text (no copy of the line)
-                count, at, end = 1, offsets[line], offsets[line + 1] - 1
-                while end - at > room:
-                    cut = rfind(" ", at, at + room) + 1 - at
-                    at += cut if cut > half else room
-                    count += 1
-            else:
-                count = count_chunks(lines[line], room)
-            if count > 1:
-                entries.append(base[s] + line)
-                parts.append(count)
-        sides.append((entries, parts))
-    (ea, pa), (eb, pb) = sides
-    if not eb:
-        return WrapIndex(diff, layout, room, width, ea, pa)
-    # Both sides wrap: merge by entry (a row side by side takes its longer side's lines).
-    wrapped, parts = array("q"), array("l")
-    i = j = 0
-    while i < len(ea) or j < len(eb):
-        if j == len(eb) or (i < len(ea) and ea[i] < eb[j]):
-            wrapped.append(ea[i])
-            parts.append(pa[i])
-            i += 1
-        elif i == len(ea) or eb[j] < ea[i]:
-            wrapped.append(eb[j])
-            parts.append(pb[j])
-            j += 1
-        else:
-            wrapped.append(ea[i])
-            parts.append(max(pa[i], pb[j]))
-            i += 1
-            j += 1
-    return WrapIndex(diff, layout, room, width, wrapped, parts)
-
-
-def window_index(diff: DiffRows, layout: Layout, room: int, width: int, first: int,
-                 count: int) -> WrapIndex:
-    """A layout exact for ``count`` entries from ``first`` only (the others taken as one
-    line each): what is on screen while the whole layout is worked out in a thread."""
-    wrapped, parts = array("q"), array("l")
-    for entry in range(max(0, first), min(first + count, diff.entry_count(layout))):
-        left, right = diff.text(layout, entry)
-        lines = max(count_chunks(left, room), count_chunks(right, room))
-        if lines > 1:
-            wrapped.append(entry)
-            parts.append(lines)
-    return WrapIndex(diff, layout, room, width, wrapped, parts)

@@ -4,11 +4,12 @@ not, and either on request (``toggle_layout``). Long lines wrap, so every charac
 
 ``diff_rows`` (``diff_model``) pairs the two texts; run it off the event loop for big files.
 ``DiffView`` is a Line-API ``ScrollView``: the screen lines of a width and layout are a
-``WrapIndex`` that stores only the lines that wrap, and a ``Strip`` is built only for a line
-that is visible (an LRU cache of a few screenfuls), so 100,000 lines cost about what 50 do
-to show, scroll, page and jump to the end. When many lines wrap at a new width (each must be
-looked at), the index is worked out in a thread while the lines on screen are wrapped at
-once. No widget per line. The top line labels the sides and stays put while the rest scrolls.
+``WrapIndex`` (``diff_wrap``) that stores only the lines that wrap, and a ``Strip`` is built
+only for a line that is visible (an LRU cache of a few screenfuls), so 100,000 lines cost
+about what 50 do to show, scroll, page and jump to the end. When many lines wrap at a new
+width (each must be looked at), the index is worked out in a thread while the lines on
+screen are wrapped at once. No widget per line. The top line labels the sides and stays put
+while the rest scrolls.
 """
 
 from __future__ import annotations
@@ -27,16 +28,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import Worker, WorkerState
 
-from hermes_tui.ui.widgets.diff_model import (
-    DiffRow,
-    DiffRows,
-    Layout,
-    WrapIndex,
-    chunks,
-    diff_rows,
-    window_index,
-    wrap_index,
-)
+from hermes_tui.ui.widgets.diff_model import DiffRow, DiffRows, Layout, diff_rows
+from hermes_tui.ui.widgets.diff_wrap import WrapIndex, chunks, window_index, wrap_index
 
 __all__ = ["MIN_SIDE_TEXT", "DiffRow", "DiffRows", "DiffView", "Layout", "diff_rows"]
 
@@ -165,7 +158,9 @@ class DiffView(ScrollView, can_focus=True):
                  else diff.entry_of_row(layout, anchor) or 0)
         self._pending = key
         self._install(window_index(diff, layout, room, width, first, height))
-        self.scroll_to(y=first if anchor is not None else self.max_scroll_y, animate=False)
+        # Now, not after the next frame: the window is exact at this position only.
+        self.scroll_to(y=first if anchor is not None else self.max_scroll_y, animate=False,
+                       immediate=True)
         # After the lines on screen are drawn: the thread would slow that frame (the GIL).
         self.call_after_refresh(self._work_out, diff, layout, room, width)
 
