@@ -26,7 +26,14 @@ from textual.widgets.option_list import Option
 
 from hermes_tui.limits import format_size
 from hermes_tui.migration.detect import ConfigReading
-from hermes_tui.migration.plan import ItemStatus, Plan, PlanError, PlanItem, keep_choices
+from hermes_tui.migration.plan import (
+    FileChange,
+    ItemStatus,
+    Plan,
+    PlanError,
+    PlanItem,
+    keep_choices,
+)
 from hermes_tui.paths import display_path
 from hermes_tui.state import StepId, StepStatus
 from hermes_tui.steps import migration
@@ -85,6 +92,10 @@ class MigrationScreen(StepScreen):
         #: What detection found; apply and re-planning use the same folder.
         self._found = None
         self._diffs: dict[str, object] = {}
+        #: The files the plan would write, secrets masked, by path; None while they are
+        #: worked out (composing a big config.yaml takes seconds: never on the event loop).
+        self._changes: dict[str, FileChange] | None = None
+        self._apply_asked = False
         #: Items the last apply wrote, and it in words; empty until an apply (or after undo).
         self._applied_ids: set[str] = set()
         self._applied_words = ""
@@ -214,13 +225,25 @@ class MigrationScreen(StepScreen):
                             for item in plan.items)
         if listing.option_count:
             listing.highlighted = keep if keep is not None and keep < listing.option_count else 0
-        files = self.query_one("#plan-files", OptionList)
-        files.set_options(Option(change.path, id=change.path) for change in plan.file_changes())
+        self._changes = None
         self._diffs.clear()
         self.query_one("#plan-diff", DiffView).show(diff_rows(None, None))
+        self._list_files()
+        self._show_reason()
+
+    @work(exclusive=True, group="migration-files", exit_on_error=False)
+    async def _list_files(self) -> None:
+        """The files the plan (as chosen now) would write, composed and masked in a thread."""
+        plan = self.plan
+        changes = await asyncio.to_thread(lambda: [c.redacted() for c in plan.file_changes()])
+        self._changes = {change.path: change for change in changes}
+        files = self.query_one("#plan-files", OptionList)
+        files.set_options(Option(change.path, id=change.path) for change in changes)
         if files.option_count:
             files.highlighted = 0
-        self._show_reason()
+        if self._apply_asked:  # a was pressed meanwhile
+            self._apply_asked = False
+            self.action_apply()
 
     @on(OptionList.OptionHighlighted, "#plan-items")
     def _show_reason(self) -> None:
@@ -240,17 +263,16 @@ class MigrationScreen(StepScreen):
 
     @work(exclusive=True, group="migration-diff", exit_on_error=False)
     async def _load_diff(self, path: str | None) -> None:
-        change = next((c for c in self.plan.file_changes() if c.path == path), None)
+        change = (self._changes or {}).get(path)  # secrets already masked
         if change is None:
             return
         if path not in self._diffs:  # difflib off the event loop: files can be large
-            self._diffs[path] = await asyncio.to_thread(
-                diff_rows, change.display_before, change.display_after)
+            self._diffs[path] = await asyncio.to_thread(diff_rows, change.before, change.after)
         sources = ", ".join(dict.fromkeys(
             item.source for item in self.plan.items
             if item.active and any(edit.path == path for edit in item.edits)))
         # Both sides are the profile's file: as it is, and as the apply would leave it.
-        before = "Hermes now" + (": no such file" if change.display_before is None else "")
+        before = "Hermes now" + (": no such file" if change.before is None else "")
         self.query_one("#plan-diff", DiffView).show(
             self._diffs[path], before, f"Hermes after apply ← OpenClaw {sources}".rstrip())
 
@@ -317,10 +339,12 @@ class MigrationScreen(StepScreen):
             self.notify(f"Choose what to do with each conflict first: {names}.",
                         severity="warning", timeout=8)
             return
-        changes = len(self.plan.file_changes())
-        question = (f"Write {changes} file(s) into the profile? Every file replaced is backed "
-                    "up first, and u undoes the whole run. Nothing under the OpenClaw folder "
-                    "is changed.")
+        if self._changes is None:  # still being worked out: asked once they are known
+            self._apply_asked = True
+            return
+        question = (f"Write {len(self._changes)} file(s) into the profile? Every file replaced "
+                    "is backed up first, and u undoes the whole run. Nothing under the OpenClaw "
+                    "folder is changed.")
         self.app.push_screen(ConfirmModal("Apply the migration?", question, "apply", "not now"),
                              lambda yes: self._apply() if yes else None)
 
