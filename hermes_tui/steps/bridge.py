@@ -30,9 +30,8 @@ from hermes_tui.bridge.sync import (
     ConfigError,
     Synced,
     badges,
-    read_synced,
     save_router_key,
-    write_models,
+    sync_models,
 )
 from hermes_tui.fsutil import os_error_problem
 from hermes_tui.problem import ProblemError
@@ -134,12 +133,14 @@ class BridgeStep:
         state = self.flow.state
 
         def write() -> tuple[str, Synced]:
-            before = read_synced(self.config_path)
-            default = choose_default(served, wanted, state.default_model, before.default)
-            key_env = save_router_key(self.env_path, api_key or None)
-            write_models(self.config_path, base_url=self.container_url(listing.base),
-                         models=served, default=default, api_key_ref=key_env)
-            return default, read_synced(self.config_path)  # verify before calling it synced
+            # The file is read once, under its lock: the default kept from it, the key
+            # stored once it proved to be YAML; then read back from the disk (verified
+            # before anything is called synced).
+            return sync_models(
+                self.config_path, base_url=self.container_url(listing.base), models=served,
+                choose_default=lambda current: choose_default(
+                    served, wanted, state.default_model, current),
+                api_key_ref=lambda: save_router_key(self.env_path, api_key or None))
 
         try:
             default, synced = await asyncio.to_thread(write)
