@@ -25,12 +25,10 @@ compares both halves with ruamel's own results. Imported only where ruamel.yaml 
 
 from __future__ import annotations
 
-import gc
 import re
 import secrets
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +43,8 @@ from ruamel.yaml.comments import (
 )
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.tag import tag_attrib
+
+from hermes_tui.gcpause import paused_gc
 
 #: The shortest run worth folding: below it, ruamel's own cost is small.
 FOLD_MIN = 64
@@ -248,21 +248,6 @@ def _expand_one(mapping: Any, placeholder: str, run: _Run) -> None:
         mapping.move_to_end(key)
     del mapping[placeholder]
     del lines[placeholder]
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection while tens of thousands of containers are made: it
-    would walk every object of the process again and again (half the time here); none of
-    them is garbage yet. Collection resumes at once afterwards."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _has_extras(value: Any) -> bool:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hermes_tui.envfile import read_env, update_env
+from hermes_tui.gcpause import paused_gc
 from hermes_tui.limits import MAX_CONFIG_BYTES, read_bounded
 from hermes_tui.paths import display_path
 from hermes_tui.yamledit import (
@@ -335,9 +336,7 @@ def _apply(
     if isinstance(old, dict) and list(old) == ids:
         return  # same ids in the same order: leave the user's mapping as it is
     fresh = CommentedMap()
-    from hermes_tui.yamlfold import paused_gc
-
-    with paused_gc():  # 50,000 new mappings: see yamlfold.paused_gc
+    with paused_gc():  # 50,000 new mappings: see hermes_tui.gcpause
         for model_id in ids:
             kept = old.get(model_id) if isinstance(old, dict) else None
             fresh[model_id] = kept if isinstance(kept, dict) else CommentedMap()
@@ -447,6 +446,14 @@ def sync_models(
     """
     if not models:
         raise ValueError("no models to sync: the screen shows 'No models loaded' instead")
+    with paused_gc():  # hundreds of thousands of objects, none of them garbage yet
+        return _sync_models(Path(config_path), base_url, models, choose_default, api_key_ref)
+
+
+def _sync_models(
+    config_path: Path, base_url: str, models: Sequence[str],
+    choose_default: Callable[[str | None], str], api_key_ref: Callable[[], str | None],
+) -> tuple[str, Synced]:
     done: dict[str, Any] = {}
 
     def edit(document: Document) -> bytes:
@@ -458,7 +465,7 @@ def sync_models(
         return done["out"]
 
     edit_config(config_path, edit)
-    return done["default"], _read_back(Path(config_path), done["out"], done["after"])
+    return done["default"], _read_back(config_path, done["out"], done["after"])
 
 
 def _read_back(path: Path, written: bytes, parsed: Any) -> Synced:

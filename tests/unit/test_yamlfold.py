@@ -300,3 +300,27 @@ def test_plain_keys_are_those_ruamel_writes_plain():
     for key in ("1.5", "true", "null", "2024-01-01", "0x1F", "-x", ":x", "x:", "a b", "a#b",
                 "'q'", "é", "x" * 101, "", ".5", "~"):
         assert not plain_key(key), key
+
+
+def test_garbage_collection_pauses_for_the_block_only_and_never_turns_on_by_itself():
+    import gc
+
+    from hermes_tui.gcpause import paused_gc
+
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+        with paused_gc():  # nested: the outer block decides
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), paused_gc():
+        raise RuntimeError("a failed parse")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()  # turned off by someone else: left off
+    finally:
+        gc.enable()
