@@ -101,7 +101,7 @@ class Folded:
         not where the text put it: parse the original text instead."""
         found: list[tuple[Any, str, _Run]] = []
         for node in _walk(data):
-            if isinstance(node, dict) and not isinstance(node, list):
+            if isinstance(node, dict):
                 for key in OrderedDict.keys(node) if isinstance(node, OrderedDict) else node:
                     if isinstance(key, str) and key in self.runs:
                         found.append((node, key, self.runs[key]))
@@ -120,6 +120,8 @@ class Folded:
 
 @dataclass
 class Located:
+    """The placeholders found in the parsed data: (mapping, placeholder, run)."""
+
     places: list[tuple[Any, str, _Run]]
 
     def stand_in(self) -> None:
