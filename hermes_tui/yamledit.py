@@ -22,6 +22,7 @@ import io
 import os
 import re
 import stat
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,8 @@ from hermes_tui.problem import Problem, ProblemError
 if TYPE_CHECKING:
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap
+
+    from hermes_tui.yamlfold import Located
 
 CONFIG_MODE = 0o600
 BOM = b"\xef\xbb\xbf"
@@ -125,7 +128,7 @@ def parse(path: Path, text: str) -> Any:
     if yaml_too_deep(text):
         raise _too_deep(path)
     try:
-        data = new_yaml().load(text)
+        data, located = _load(text)
     except RecursionError:  # ruamel.yaml recurses per level: ~300 levels from the top
         raise _too_deep(path) from None
     except MarkedYAMLError as exc:
@@ -152,7 +155,32 @@ def parse(path: Path, text: str) -> Any:
             f"{display_path(path)} uses aliases (*name) that stand for more than "
             f"{MAX_EXPANDED:,} values once followed, which no Hermes configuration does. Fix "
             "it or move it aside: the wizard will not overwrite it.", path)
+    if located is not None:
+        located.expand()
     return data
+
+
+def _load(text: str) -> tuple[Any, Located | None]:
+    """ruamel.yaml's round-trip load of ``text``. Long runs of ``key: {}`` lines (a large
+    router's models) are taken out of its way (``hermes_tui.yamlfold``): then the data
+    comes with the runs still folded, a stand-in of the same size in their place, and
+    ``Located.expand`` puts them back. Errors are always ruamel's own, on ``text``."""
+    from ruamel.yaml.error import YAMLError
+
+    from hermes_tui.yamlfold import fold_text
+
+    folded = fold_text(text)
+    if folded is not None:
+        try:
+            data = new_yaml().load(folded.text)
+        except (YAMLError, RecursionError):
+            pass  # the text as it is says what is wrong, and where
+        else:
+            located = folded.locate(data)
+            if located is not None:
+                located.stand_in()
+                return data, located
+    return new_yaml().load(text), None
 
 
 def _too_deep(path: Path) -> ConfigError:
@@ -245,10 +273,7 @@ class Document:
                       if ln.strip() and not ln.lstrip().startswith("#")), "")
         yaml.explicit_start = first.startswith("---")
         self._keep_trailing()
-        buffer = io.StringIO()
-        if self.data or not self.prefix:
-            yaml.dump(self.data, buffer)
-        out = self.prefix + buffer.getvalue()
+        out = self.prefix + (_dump(yaml, self.data) if self.data or not self.prefix else "")
         if out == "{}\n" and not self.source.text:
             out = ""
         if self.source.crlf:
@@ -276,14 +301,37 @@ class Document:
         return (BOM if self.source.bom else b"") + self.render().encode("utf-8")
 
 
+def _dump(yaml: YAML, data: Any) -> str:
+    """``yaml.dump(data)`` as text; long runs of ``key: {}`` entries are written by
+    ``hermes_tui.yamlfold`` exactly as ruamel.yaml writes them, only faster."""
+    from hermes_tui.yamlfold import fold_data
+
+    folds = fold_data(data)
+    buffer = io.StringIO()
+    try:
+        yaml.dump(data, buffer)
+    finally:
+        folds.restore()
+    text = folds.unfold(buffer.getvalue())
+    if text is None:  # a placeholder did not come out alone on its line: no shortcut
+        buffer = io.StringIO()
+        yaml.dump(data, buffer)
+        text = buffer.getvalue()
+    return text
+
+
 def _mappings_with_last_key(node: Any) -> Iterator[tuple[Any, Any]]:
     if isinstance(node, dict):
         if node:
             yield node, list(node)[-1]
-        for value in node.values():
-            yield from _mappings_with_last_key(value)
+        # OrderedDict's own view: CommentedMap's is a slow generator (50,000 models...).
+        children = OrderedDict.values(node) if isinstance(node, OrderedDict) else node.values()
     elif isinstance(node, list):
-        for value in node:
+        children = node
+    else:
+        return
+    for value in children:
+        if isinstance(value, (dict, list)) and value:  # an empty one holds no mapping
             yield from _mappings_with_last_key(value)
 
 
@@ -393,14 +441,15 @@ def write_config(path: Path, document: Document, data: bytes | None = None) -> b
     return True
 
 
-def edit_config(path: Path | str, edit: Callable[[Document], None]) -> bool:
+def edit_config(path: Path | str, edit: Callable[[Document], bytes | None]) -> bool:
     """Read ``config.yaml``, ``edit`` the open document, write it back: one
     read-modify-write under the folder's lock, so two writers never lose each other's
-    settings. Follows a symlink to its target. Returns True when the file was written."""
+    settings. Follows a symlink to its target. Returns True when the file was written.
+    ``edit`` may return the bytes to write when it rendered the document itself (so a
+    large file is not rendered twice); None: ``Document.to_bytes``."""
     from hermes_tui.lock import locked_folder
 
     path = Path(os.path.realpath(path))
     with locked_folder(path.parent, file=path):
         document = open_document(path, read_source(path))
-        edit(document)
-        return write_config(path, document)
+        return write_config(path, document, edit(document))

@@ -25,24 +25,29 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hermes_tui.envfile import read_env, update_env
+from hermes_tui.gcpause import paused_gc
+from hermes_tui.limits import MAX_CONFIG_BYTES, read_bounded
 from hermes_tui.paths import display_path
 from hermes_tui.yamledit import (
+    BOM,
     CONFIG_MODE,
     ConfigError,
     Document,
     Source,
     block_map,
+    decode,
     edit_config,
     kind_of,
     load_mapping,
     open_document,
+    os_config_error,
     parse,
     read_source,
 )
@@ -137,6 +142,11 @@ def read_synced(config_path: Path | str) -> Synced:
     """What the file really says now (an absent file says nothing). Raises ``ConfigError``."""
     path = Path(config_path)
     _, doc = _load(path)
+    return _synced_of(doc)
+
+
+def _synced_of(doc: Any) -> Synced:
+    """What the parsed file ``doc`` (None: absent or empty) says about the wizard's models."""
     if not doc:
         return Synced()
     model = doc.get("model")
@@ -200,7 +210,11 @@ def _unrelated(doc: Any) -> dict[str, Any]:
     """Every setting the wizard must not change, as plain data."""
     if not isinstance(doc, dict):
         return {}
-    plain = _plain(doc)
+    top = {str(k): v for k, v in doc.items()}
+    entries = top.get("custom_providers")
+    if isinstance(entries, list):  # not copied: the wizard's entry (all its models) goes
+        top["custom_providers"] = [e for e in entries if not _is_ours(e)]
+    plain = {k: _plain(v) for k, v in top.items()}
     model = plain.get("model")
     # A string/empty model is replaced by the wizard's mapping; only other keys are the user's.
     rest = {k: v for k, v in model.items() if k not in MODEL_KEYS} if isinstance(model, dict) else {}
@@ -318,12 +332,14 @@ def _apply(
     entry.pop("transport", None)  # the newer spelling of api_mode; one source of truth
 
     old = entry.get("models")
-    fresh = CommentedMap()
-    for model_id in dict.fromkeys(models):
-        kept = old.get(model_id) if isinstance(old, dict) else None
-        fresh[model_id] = kept if isinstance(kept, dict) else CommentedMap()
-    if isinstance(old, dict) and list(old) == list(fresh):
+    ids = list(dict.fromkeys(models))
+    if isinstance(old, dict) and list(old) == ids:
         return  # same ids in the same order: leave the user's mapping as it is
+    fresh = CommentedMap()
+    with paused_gc():  # 50,000 new mappings: see hermes_tui.gcpause
+        for model_id in ids:
+            kept = old.get(model_id) if isinstance(old, dict) else None
+            fresh[model_id] = kept if isinstance(kept, dict) else CommentedMap()
     fresh.fa.set_block_style()
     entry["models"] = fresh
 
@@ -348,22 +364,24 @@ def render_models(
     _check_args(models, default)
     source = Source(text, crlf=text is not None and "\r\n" in text)
     document = open_document(path, source)
-    _edit(document, base_url=base_url, models=models, default=default, key_env=api_key_ref)
-    return document.render()
+    return _edit(document, base_url=base_url, models=models, default=default,
+                 key_env=api_key_ref)[0]
 
 
 def _edit(
     document: Document, *, base_url: str, models: Sequence[str], default: str,
     key_env: str | None,
-) -> None:
-    """Apply the wizard's settings to ``document``, checking nothing else would change."""
+) -> tuple[str, Any]:
+    """Apply the wizard's settings to ``document``, checking nothing else would change.
+    Returns the new text and what it parses to."""
     path, doc = document.path, document.data
     _check_shape(path, doc)
     before = _unrelated(doc)
     _apply(doc, base_url=base_url, models=models, default=default, key_env=key_env)
 
     # Trust, but verify: the new text must say the same about everything not ours.
-    after = parse(path, document.render().replace("\r\n", "\n"))
+    text = document.render()
+    after = parse(path, text.replace("\r\n", "\n"))
     if _unrelated(after) != before:
         raise ConfigError(
             f"Updating {display_path(path)} would have changed settings the wizard does not "
@@ -371,6 +389,12 @@ def _edit(
             "shape as a bug.",
             path,
         )
+    return text, after
+
+
+def _encoded(document: Document, text: str) -> bytes:
+    """``text`` as ``Document.to_bytes`` encodes it (the file's BOM kept)."""
+    return (BOM if document.source.bom else b"") + text.encode("utf-8")
 
 
 def write_models(
@@ -395,9 +419,67 @@ def write_models(
     shaped as Hermes expects, and for OS errors (naming the file, with the fix).
     """
     _check_args(models, default)
+
+    def edit(document: Document) -> bytes:
+        text, _ = _edit(document, base_url=base_url, models=models, default=default,
+                        key_env=api_key_ref)
+        return _encoded(document, text)
+
     # One read-modify-write under the folder's lock: another writer's change is re-read.
-    edit_config(config_path, lambda document: _edit(
-        document, base_url=base_url, models=models, default=default, key_env=api_key_ref))
+    edit_config(config_path, edit)
+
+
+def sync_models(
+    config_path: Path | str, *, base_url: str, models: Sequence[str],
+    choose_default: Callable[[str | None], str], api_key_ref: Callable[[], str | None],
+) -> tuple[str, Synced]:
+    """``write_models`` as the LLM bridge step needs it, parsing the file as few times as
+    it can (a router may serve 50,000 models): returns the default written and what the
+    file says once written, read back from the disk.
+
+    The default is ``choose_default(the file's current default)``, chosen under the lock.
+    ``api_key_ref()`` runs once the file was read and found to be YAML (the router's key
+    is stored in ``.env`` only then, as when the file was read first); it returns the
+    ``.env`` variable's name or None. The read-back compares the file's bytes with what
+    was written and parses them only when they differ (another writer came in between).
+    Raises what ``write_models`` raises.
+    """
+    if not models:
+        raise ValueError("no models to sync: the screen shows 'No models loaded' instead")
+    with paused_gc():  # hundreds of thousands of objects, none of them garbage yet
+        return _sync_models(Path(config_path), base_url, models, choose_default, api_key_ref)
+
+
+def _sync_models(
+    config_path: Path, base_url: str, models: Sequence[str],
+    choose_default: Callable[[str | None], str], api_key_ref: Callable[[], str | None],
+) -> tuple[str, Synced]:
+    done: dict[str, Any] = {}
+
+    def edit(document: Document) -> bytes:
+        default = choose_default(_synced_of(document.data).default)
+        _check_args(models, default)
+        text, after = _edit(document, base_url=base_url, models=models, default=default,
+                            key_env=api_key_ref())
+        done.update(default=default, after=after, out=_encoded(document, text))
+        return done["out"]
+
+    edit_config(config_path, edit)
+    return done["default"], _read_back(config_path, done["out"], done["after"])
+
+
+def _read_back(path: Path, written: bytes, parsed: Any) -> Synced:
+    """What ``path`` says now; ``parsed`` (what ``written`` parses to) when it holds
+    ``written``, byte for byte."""
+    try:
+        raw = read_bounded(path, MAX_CONFIG_BYTES)
+    except FileNotFoundError:
+        return Synced()
+    except OSError as exc:
+        raise os_config_error(exc, path, "read") from exc
+    if raw == written:
+        return _synced_of(parsed)
+    return _synced_of(load_mapping(path, decode(raw, path)))
 
 
 # --- the router's API key ------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from hermes_tui.bridge.router import (
@@ -30,9 +31,8 @@ from hermes_tui.bridge.sync import (
     ConfigError,
     Synced,
     badges,
-    read_synced,
     save_router_key,
-    write_models,
+    sync_models,
 )
 from hermes_tui.fsutil import os_error_problem
 from hermes_tui.problem import ProblemError
@@ -55,7 +55,7 @@ class Listing:
     base: str
     models: list[Model]
 
-    @property
+    @cached_property
     def ids(self) -> list[str]:
         return [m.id for m in self.models]
 
@@ -70,7 +70,7 @@ class BridgeOutcome:
     default: str
     marks: dict[str, Badge] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def done(self) -> list[str]:
         return [m for m in self.served if self.marks.get(m) is Badge.SYNCED]
 
@@ -117,10 +117,10 @@ class BridgeStep:
         try:
             models = await list_models(base, api_key or None)
         except RouterError as error:
-            self.flow.fail(STEP, error.kind.value)
+            await self._record(StepStatus.FAILED, error.kind.value)
             raise
         self.flow.state.router_url = base
-        self.flow.save()
+        await asyncio.to_thread(self.flow.save)
         return Listing(base, models)
 
     async def sync(self, listing: Listing, api_key: str | None,
@@ -133,26 +133,36 @@ class BridgeStep:
         served = listing.ids
         state = self.flow.state
 
-        def write() -> tuple[str, Synced]:
-            before = read_synced(self.config_path)
-            default = choose_default(served, wanted, state.default_model, before.default)
-            key_env = save_router_key(self.env_path, api_key or None)
-            write_models(self.config_path, base_url=self.container_url(listing.base),
-                         models=served, default=default, api_key_ref=key_env)
-            return default, read_synced(self.config_path)  # verify before calling it synced
+        def write() -> BridgeOutcome:
+            # The file is read once, under its lock: the default kept from it, the key
+            # stored once it proved to be YAML; then read back from the disk (verified
+            # before anything is called synced).
+            default, synced = sync_models(
+                self.config_path, base_url=self.container_url(listing.base), models=served,
+                choose_default=lambda current: choose_default(
+                    served, wanted, state.default_model, current),
+                api_key_ref=lambda: save_router_key(self.env_path, api_key or None))
+            outcome = BridgeOutcome(served, synced, default, badges(served, synced))
+            outcome.done  # noqa: B018 - worked out here, off the event loop
+            return outcome
 
         try:
-            default, synced = await asyncio.to_thread(write)
+            outcome = await asyncio.to_thread(write)
         except (ConfigError, OSError) as error:
-            self.flow.fail(STEP, NOT_WRITTEN)
+            await self._record(StepStatus.FAILED, NOT_WRITTEN)
             what = (error.problem if isinstance(error, ProblemError)
                     else os_error_problem(error, self.profile_dir))
             raise SyncError(what) from error
-        outcome = BridgeOutcome(served, synced, default, badges(served, synced))
-        state.default_model = synced.default
+        state.default_model = outcome.synced.default
         state.synced_models = outcome.done
         if outcome.complete:
-            self.flow.record(STEP, StepStatus.DONE)
+            await self._record(StepStatus.DONE)
         else:
-            self.flow.fail(STEP, NOT_SYNCED)
+            await self._record(StepStatus.FAILED, NOT_SYNCED)
         return outcome
+
+    async def _record(self, status: StepStatus, reason: str | None = None) -> None:
+        """``flow.record`` with the progress saved in a thread: with 50,000 synced models
+        ``wizard.toml`` takes a third of a second to write, a stall no key gets through."""
+        self.flow.record(STEP, status, reason, save=False)
+        await asyncio.to_thread(self.flow.save)

@@ -47,13 +47,16 @@ class Flow:
     def save(self) -> None:
         self._save(self.state)
 
-    def record(self, step: StepId, status: StepStatus, reason: str | None = None) -> None:
-        """How ``step`` ended (or stands): status, reason and when; saved at once."""
+    def record(self, step: StepId, status: StepStatus, reason: str | None = None,
+               save: bool = True) -> None:
+        """How ``step`` ended (or stands): status, reason and when; saved at once, unless
+        ``save`` is False: then the caller saves (e.g. in a thread, for a large state)."""
         entry = self.state.steps[step]
         entry.status = status
         entry.reason = reason
         entry.updated_at = self.store.clock()
-        self.save()
+        if save:
+            self.save()
         if self._recorded is not None:
             self._recorded(step)
 

@@ -2,7 +2,8 @@
 
 Reads ``.env`` through Hermes's own loader, then reports as JSON on the last stdout line
 (prefixed ``ORACLE:``): the config validator's issues, the resolved runtime provider, the
-``model`` and ``mcp_servers`` sections after ``${VAR}`` expansion, the memory store as
+``model`` and ``mcp_servers`` sections after ``${VAR}`` expansion, each custom provider's
+model ids, the memory store as
 loaded, and ``model.default`` as Hermes would normalise it for the resolved provider.
 Only Hermes's public-ish functions are called; nothing is written by this script.
 """
@@ -22,6 +23,15 @@ out["issues"] = [[i.severity, i.message] for i in validate_config_structure(conf
 out["model"] = config.get("model")
 out["mcp_servers"] = config.get("mcp_servers")
 out["browser"] = {k: (config.get("browser") or {}).get(k) for k in ("cdp_url", "headed")}
+try:
+    from hermes_cli.config import get_compatible_custom_providers
+
+    # Each custom provider's model ids as Hermes's picker lists them (order and type kept).
+    out["custom_provider_models"] = {
+        str(entry.get("name")): list(entry.get("models") or {})
+        for entry in get_compatible_custom_providers(config)}
+except Exception as exc:  # noqa: BLE001
+    out["custom_provider_models"] = f"error: {exc}"
 try:
     from hermes_cli.runtime_provider import resolve_runtime_provider
 

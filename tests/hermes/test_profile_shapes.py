@@ -23,6 +23,7 @@ from hermes_tui.bridge.sync import save_router_key, write_models
 from hermes_tui.migration.apply import apply_plan
 from hermes_tui.migration.plan import MEMORY_SEPARATOR, build_plan
 from tests.support.claw_tree import FAKE_SECRETS, build_claw_tree, make_profile, openclaw_config
+from tests.support.openai_router import many_models
 
 ORACLE = (Path(__file__).parent / "oracle.py").read_text(encoding="utf-8")
 NOW = datetime(2026, 11, 30, 12, 0, 0)
@@ -87,6 +88,22 @@ def test_bridge_only_profile_resolves_to_the_router(hermes_venv, profile, key, e
     assert runtime["api_key"] == expected_key
     assert runtime["api_mode"] == "chat_completions"
     assert view["model"]["default"] == "llama3"
+
+
+def test_a_router_with_50000_models_is_read_whole_and_in_order(hermes_venv, profile):
+    # The fast path for long runs of `<id>: {}` (hermes_tui.yamlfold) writes this file;
+    # Hermes's own loader (PyYAML) must see every id, as a string, in the router's order.
+    models = many_models(50_000)
+    ref = save_router_key(profile / ".env", ROUTER_KEY)
+    write_models(profile / "config.yaml", base_url=ROUTER_URL, models=models,
+                 default=models[-1], api_key_ref=ref)
+    write_models(profile / "config.yaml", base_url=ROUTER_URL, models=models[::-1],
+                 default=models[0], api_key_ref=ref)  # the second sync rewrites the run
+    view = hermes_view(hermes_venv, profile)
+    assert_accepted(view)
+    assert view["runtime"]["requested_provider"] == "custom:hermes-tui-router"
+    assert view["model"]["default"] == models[0]
+    assert view["custom_provider_models"]["hermes-tui-router"] == models[::-1]
 
 
 # --- the migration alone ---------------------------------------------------------------------

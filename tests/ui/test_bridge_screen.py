@@ -9,9 +9,9 @@ import pytest
 from dotenv import dotenv_values
 from textual.widgets import Input
 
-from hermes_tui.bridge.sync import ROUTER_KEY_ENV, read_synced
+from hermes_tui.bridge.sync import ROUTER_KEY_ENV, Badge, read_synced
 from hermes_tui.profile import create_profile
-from hermes_tui.state import StepId, StepStatus
+from hermes_tui.state import StateStore, StepId, StepStatus
 from hermes_tui.ui.widgets.model_list import ModelList
 from hermes_tui.ui.widgets.problem_view import ProblemView
 from tests.support.openai_router import OpenAIRouter, many_models
@@ -222,3 +222,32 @@ async def test_at_80_columns_the_footer_shows_every_key_of_the_listed_models(bri
         assert shown[:3] == ["Next", "Refresh", "Default"] and "Quit" in shown
         assert all(key.region.right <= 80 for key in keys)
         assert "palette" not in shown  # Ctrl+P still works; the footer needs the room
+
+
+async def test_fifty_thousand_models_are_listed_synced_and_the_last_one_reached(
+    bridge_app, paths
+):
+    models = many_models(50_000)
+    server = OpenAIRouter(models=models).start()
+    try:
+        app = bridge_app(server.url)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await settle(app, pilot)
+            listing = app.screen.query_one("#models", ModelList)
+            assert listing.row_count == 50_000
+            assert [listing.row(i).mark for i in range(50_000)] == [Badge.SYNCED] * 50_000
+            assert text(app, "#bridge-status").startswith("All 50000 models synced")
+            assert app.screen.check_action("next", ()) is True
+            assert app.focused is listing
+            await pilot.press("end")
+            await pilot.pause()
+            assert listing.highlighted == 49_999
+            shown = [listing.render_line(y).text.strip()
+                     for y in range(listing.scrollable_content_region.height)]
+            assert shown[-1] == f"{models[-1]}  library  [Synced]"
+    finally:
+        server.stop()
+    synced = read_synced(paths.profile_dir("my-bot") / "config.yaml")
+    assert synced.models == tuple(models) and synced.default == models[0]
+    saved = StateStore(paths.state_file).load().state
+    assert saved.synced_models == models and saved.status(StepId.BRIDGE) is StepStatus.DONE

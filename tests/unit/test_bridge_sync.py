@@ -21,10 +21,12 @@ from hermes_tui.bridge.sync import (
     read_synced,
     render_models,
     save_router_key,
+    sync_models,
     write_models,
 )
 from hermes_tui.envfile import read_env
 from hermes_tui.profile import CONFIG_TEMPLATE
+from tests.support.openai_router import many_models
 
 URL = "http://host.docker.internal:11434/v1"
 MODELS = ["llama3.1:8b", "qwen2.5:7b"]
@@ -372,3 +374,47 @@ def test_empty_provider_list_and_null_key_get_a_block_entry(config):
     config.write_text("model: {}\ncustom_providers:\n")
     write(config)
     assert safe_load(config)["custom_providers"][0]["name"] == PROVIDER_NAME
+
+
+# --- sync_models: the LLM bridge step's one read of the file ---------------------------------
+
+
+def sync(config: Path, models: list[str], wanted: str | None, key: str | None = None):
+    env = config.parent / ".env"
+    return sync_models(
+        config, base_url=URL, models=models,
+        choose_default=lambda current: next(
+            (m for m in (wanted, current) if m in models), models[0]),
+        api_key_ref=lambda: save_router_key(env, key))
+
+
+def test_sync_keeps_the_files_default_and_returns_what_the_disk_says(config):
+    config.write_text(CONFIG_TEMPLATE)
+    write(config, default=MODELS[1])
+    models = ["new:1b", *MODELS]
+    default, synced = sync(config, models, wanted=None, key="sk-router-secret")
+    assert default == MODELS[1]  # still served: kept
+    assert synced == read_synced(config) == Synced(
+        default=MODELS[1], base_url=URL, models=tuple(models), provider=PROVIDER_REF,
+        key_env=ROUTER_KEY_ENV)
+    assert load_router_key(config.parent / ".env") == "sk-router-secret"
+    default, synced = sync(config, models, wanted="new:1b")
+    assert default == synced.default == "new:1b" and synced.key_env is None
+
+
+def test_sync_of_a_file_that_is_not_yaml_stores_no_key_and_changes_nothing(config):
+    config.write_text("model: [unclosed\n")
+    with pytest.raises(ConfigError):
+        sync(config, MODELS, wanted=None, key="sk-router-secret")
+    assert config.read_text() == "model: [unclosed\n"
+    assert not (config.parent / ".env").exists()
+
+
+def test_sync_of_fifty_thousand_models_lists_them_all_in_order(config):
+    config.write_text(CONFIG_TEMPLATE)
+    models = many_models(50_000)
+    default, synced = sync(config, models, wanted=models[-1])
+    assert synced.models == tuple(models) and synced.default == default == models[-1]
+    assert read_synced(config) == synced
+    default, synced = sync(config, models[::-1][:-1], wanted=None)  # one left the router
+    assert synced.models == tuple(models[::-1][:-1]) and default == models[-1]

@@ -56,6 +56,8 @@ async def test_unreachable_router_is_recorded_as_failed(step):
     record = step.flow.state.steps[StepId.BRIDGE]
     assert record.status is StepStatus.FAILED and record.reason == caught.value.kind.value
     assert step.flow.state.router_url is None
+    saved = step.flow.store.load().state.steps[StepId.BRIDGE]  # saved before it returned
+    assert (saved.status, saved.reason) == (StepStatus.FAILED, caught.value.kind.value)
 
 
 async def test_a_config_that_cannot_be_read_fails_with_a_problem(step, router):
@@ -65,3 +67,4 @@ async def test_a_config_that_cannot_be_read_fails_with_a_problem(step, router):
         await step.sync(listing, None)
     assert caught.value.problem.what
     assert step.flow.state.steps[StepId.BRIDGE].reason == "config.yaml not written"
+    assert step.flow.store.load().state.steps[StepId.BRIDGE].reason == "config.yaml not written"

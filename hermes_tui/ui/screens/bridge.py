@@ -65,6 +65,7 @@ class BridgeScreen(StepScreen):
     def __init__(self) -> None:
         super().__init__()
         self._served: list[Model] = []
+        self._owners: dict[str, str | None] = {}
         self._listing: Listing | None = None
         self._default: str | None = None
         #: (URL, key) of the last successful listing.
@@ -193,6 +194,7 @@ class BridgeScreen(StepScreen):
             self.can_advance = False
             return
         self._served = self._listing.models
+        self._owners = {m.id: m.owned_by for m in self._served}
         if self._served:
             self._default = choose_default(self._listing.ids, self._default,
                                            self.wizard.state.default_model)
@@ -221,7 +223,7 @@ class BridgeScreen(StepScreen):
                 fix=f"{fix} Press r to retry." if fix else "Fix or move the file aside, then press r."))
             return
         self._default = outcome.default
-        self._show_rows(outcome.synced)
+        self._show_rows(outcome.synced, marks=outcome.marks)
         self._status(Content.assemble(
             (synced_words(len(outcome.done), len(outcome.served)), "$text-success"),
             f"; default {outcome.synced.default}. Space on a model makes it the default."))
@@ -236,15 +238,17 @@ class BridgeScreen(StepScreen):
             Content.assemble(("Wizard reached  ", "bold"), url, "\n",
                              ("Hermes calls    ", "bold"), inside, (f"  ({how})", "$text-muted")))
 
-    def _show_rows(self, synced: Synced | None, pending: bool = False) -> dict[str, Badge]:
+    def _show_rows(self, synced: Synced | None, pending: bool = False,
+                   marks: dict[str, Badge] | None = None) -> dict[str, Badge]:
+        """The served models with their badges (``marks``, if worked out already)."""
         listing = self.query_one("#models", ModelList)
         if synced is None:
             listing.clear()
             listing.display = False
             return {}
-        marks = badges([m.id for m in self._served], synced)
-        owners = {m.id: m.owned_by for m in self._served}
-        listing.show(marks, owners, self._default)
+        if marks is None:
+            marks = badges(self._listing.ids if self._listing else [], synced)
+        listing.show(marks, self._owners, self._default)
         listing.display = True
         if not self.in_field:  # the models are what this step works with: arrows move there
             listing.focus()
