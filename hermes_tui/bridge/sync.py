@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from hermes_tui.envfile import read_env, update_env
 from hermes_tui.paths import display_path
+from hermes_tui.plainyaml import plain_mapping
 from hermes_tui.yamledit import (
     CONFIG_MODE,
     ConfigError,
@@ -41,7 +42,6 @@ from hermes_tui.yamledit import (
     block_map,
     edit_config,
     kind_of,
-    load_mapping,
     open_document,
     parse,
     read_source,
@@ -97,7 +97,7 @@ def _is_ours(entry: Any) -> bool:
 
 def _load(path: Path) -> tuple[Source, Any]:
     source = read_source(path)
-    return source, load_mapping(path, source)
+    return source, plain_mapping(path, source)  # only read: plain values will do
 
 
 @dataclass(frozen=True)
