@@ -35,6 +35,7 @@ from hermes_tui.envfile import read_env, update_env
 from hermes_tui.gcpause import paused_gc
 from hermes_tui.limits import MAX_CONFIG_BYTES, read_bounded
 from hermes_tui.paths import display_path
+from hermes_tui.plainyaml import plain_mapping
 from hermes_tui.yamledit import (
     BOM,
     CONFIG_MODE,
@@ -45,7 +46,6 @@ from hermes_tui.yamledit import (
     decode,
     edit_config,
     kind_of,
-    load_mapping,
     open_document,
     os_config_error,
     parse,
@@ -102,7 +102,7 @@ def _is_ours(entry: Any) -> bool:
 
 def _load(path: Path) -> tuple[Source, Any]:
     source = read_source(path)
-    return source, load_mapping(path, source)
+    return source, plain_mapping(path, source)  # only read: plain values will do
 
 
 @dataclass(frozen=True)

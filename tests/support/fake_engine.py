@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -85,6 +86,8 @@ class FakeEngine:
     #: Containers as ``GET /containers/{id}/json`` describes them (see `gateway_container`):
     #: listed, inspected by id or name; none can be created, and none sends logs or stats.
     containers: Sequence[dict[str, Any]] = ()
+    #: Every request answered, in order, as "METHOD /path" (without the /v1.NN prefix).
+    requests: list[str] = field(default_factory=list)
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
     _runner: web.AppRunner | None = None
@@ -130,7 +133,14 @@ class FakeEngine:
 
     async def _start_site(self) -> None:
         self._closing = asyncio.Event()
-        app = web.Application()
+
+        @web.middleware
+        async def log(request: web.Request, handler: Any) -> web.StreamResponse:
+            path = re.sub(r"^/v1\.\d+", "", request.path)
+            self.requests.append(f"{request.method} {path}")
+            return await handler(request)
+
+        app = web.Application(middlewares=[log])
         routes = [
             ("GET", "/_ping", self._ping),
             ("GET", "/version", self._version),
