@@ -46,6 +46,7 @@ from hermes_tui.yamledit import (
     decode,
     edit_config,
     kind_of,
+    load_mapping,
     open_document,
     os_config_error,
     parse,
