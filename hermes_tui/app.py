@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 from importlib import import_module
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
@@ -30,6 +29,7 @@ from hermes_tui.progress import (
     step_number,
 )
 from hermes_tui.settings import Settings
+from hermes_tui.ui.stylesheets import stylesheet
 
 if TYPE_CHECKING:
     from textual.worker import Worker
@@ -39,13 +39,6 @@ if TYPE_CHECKING:
     from hermes_tui.progress import Progress
     from hermes_tui.state import StateStore, WizardState
     from hermes_tui.steps.flow import Flow
-
-
-def styles_dir() -> Path:
-    """``styles/`` beside the package when installed (wheel), else the repository's."""
-    here = Path(__file__).resolve().parent
-    installed = here / "styles"
-    return installed if installed.is_dir() else here.parent / "styles"
 
 
 @dataclass(frozen=True)
@@ -64,7 +57,7 @@ class HermesApp(App[int]):
     """Seven steps, one screen each, resumable from ``wizard.toml``."""
 
     TITLE = "Hermes setup"
-    CSS_PATH = [styles_dir() / "app.tcss"]
+    CSS_PATH = [stylesheet("app.tcss")]
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit-anywhere"),
@@ -156,8 +149,10 @@ class HermesApp(App[int]):
         if plain_console():
             self.add_class("-plain-console")  # square borders: the console font has them
         screen = self._opening_screen(self.progress)
-        # What switch_screen gives the screen it brings in: switching away from this one
-        # later takes it back (a default screen is not given one).
+        # Textual 8 gives a pushed or switched-to screen these two; its default screen
+        # gets neither: its own stylesheet, and the result callback switch_screen takes
+        # back when another step replaces it.
+        self._load_screen_css(screen)
         screen._push_result_callback(screen, None)
         return screen
 

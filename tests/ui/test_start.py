@@ -251,3 +251,20 @@ async def test_the_collector_paused_for_start_up_resumes_once_the_state_is_loade
     finally:
         gc.unfreeze()
         gc.enable()
+
+
+async def test_a_first_screen_with_its_own_stylesheet_is_drawn_with_it(paths):
+    # Channels keeps its rules in styles/channels.tcss, read when the screen is first
+    # shown; opened as the first screen it must have them too.
+    from hermes_tui.profile import create_profile
+
+    create_profile(paths, "my-bot")
+    save(paths, at(StepId.CHANNELS, profile="my-bot"))
+    app = opened(paths)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert step_of(app) is StepId.CHANNELS
+        channel_list = app.screen.query_one("#channel-list")
+        assert channel_list.styles.max_height is not None
+        assert channel_list.styles.max_height.value == 10
+        assert channel_list.styles.border_top[0] == "round"

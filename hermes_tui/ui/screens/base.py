@@ -13,6 +13,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, OptionList, Static
 
 from hermes_tui.progress import STEP_ORDER, STEP_TITLES, StepId, step_number
+from hermes_tui.ui.stylesheets import stylesheet
 from hermes_tui.ui.widgets.problem_view import ProblemView
 from hermes_tui.ui.widgets.step_sidebar import StepSidebar
 
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 
 class HelpModal(ModalScreen[None]):
     """The current step's help and the spec's troubleshooting advice."""
+
+    CSS_PATH = [stylesheet("modals.tcss")]
 
     BINDINGS = [
         Binding("escape,question_mark,q", "dismiss", "Close", id="close-help"),

@@ -31,6 +31,7 @@ from hermes_tui.state import StepId, StepStatus
 from hermes_tui.steps.bridge import BridgeStep, Listing, SyncError, choose_default
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
+from hermes_tui.ui.stylesheets import stylesheet
 from hermes_tui.ui.widgets.model_list import ModelList
 from hermes_tui.ui.widgets.problem_view import ProblemView
 from hermes_tui.ui.widgets.status_line import StatusLine
@@ -52,6 +53,8 @@ def synced_words(done: int, served: int) -> str:
 
 
 class BridgeScreen(StepScreen):
+
+    CSS_PATH = [stylesheet("bridge.tcss")]
     RETRY_KEY = "r"
     STEP = StepId.BRIDGE
     AUTO_FOCUS = "#step-body"

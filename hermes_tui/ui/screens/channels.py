@@ -28,12 +28,15 @@ from hermes_tui.steps.channels import (
 )
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
+from hermes_tui.ui.stylesheets import stylesheet
 from hermes_tui.ui.widgets.channel_form import ChannelForm
 from hermes_tui.ui.widgets.channel_list import ChannelList
 from hermes_tui.ui.widgets.problem_view import ProblemView
 
 
 class ChannelsScreen(StepScreen):
+
+    CSS_PATH = [stylesheet("channels.tcss")]
     STEP = StepId.CHANNELS
     HELP = HELP[StepId.CHANNELS]
     AUTO_FOCUS = "#channel-list"

@@ -30,6 +30,7 @@ from hermes_tui.engine.gateway import GatewayAction
 from hermes_tui.problem import Problem
 from hermes_tui.state import STEP_ORDER, STEP_TITLES, StepId, step_number
 from hermes_tui.ui.screens.base import ReportsWorkerFailures
+from hermes_tui.ui.stylesheets import stylesheet
 from hermes_tui.ui.widgets.api_access import KEY_BINDINGS, ApiAccess, RevealsApiKey
 from hermes_tui.ui.widgets.gateway_stats import GatewayStats
 from hermes_tui.ui.widgets.problem_view import ProblemView
@@ -106,6 +107,8 @@ def profile_models(folder: Path | None) -> str:
 class PickModal(ModalScreen[str | None]):
     """Choose one of a few options (a step to re-run, a profile to switch to)."""
 
+    CSS_PATH = [stylesheet("dashboard.tcss")]
+
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="pick-cancel")]
 
     def __init__(self, title: str, options: list[tuple[str, str]]) -> None:
@@ -125,6 +128,8 @@ class PickModal(ModalScreen[str | None]):
 
 
 class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
+
+    CSS_PATH = [stylesheet("dashboard.tcss"), stylesheet("api_access.tcss")]
     RETRY_KEY = "r"  # restart the gateway, and follow the engine again
     # From 100 columns and 32 rows the profiles and health checks go beside the details.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]

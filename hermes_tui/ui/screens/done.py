@@ -25,6 +25,7 @@ from hermes_tui.steps import completion
 from hermes_tui.ui.glyphs import mark
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
+from hermes_tui.ui.stylesheets import stylesheet
 from hermes_tui.ui.widgets.api_access import KEY_BINDINGS, ApiAccess, RevealsApiKey
 from hermes_tui.ui.widgets.problem_view import ProblemView
 from hermes_tui.ui.widgets.status_line import StatusLine
@@ -46,6 +47,8 @@ def status_words(status: StepStatus, reason: str | None) -> str:
 
 
 class DoneScreen(RevealsApiKey, StepScreen):
+
+    CSS_PATH = [stylesheet("api_access.tcss")]
     STEP = StepId.DONE
     AUTO_FOCUS = "#step-body"
     HELP = HELP[StepId.DONE]

@@ -39,6 +39,7 @@ from hermes_tui.state import StepId, StepStatus
 from hermes_tui.steps import migration
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
+from hermes_tui.ui.stylesheets import stylesheet
 from hermes_tui.ui.widgets.confirm import ConfirmModal
 from hermes_tui.ui.widgets.diff_view import DiffView, diff_rows
 from hermes_tui.ui.widgets.problem_view import ProblemView
@@ -57,6 +58,8 @@ _STATUS_STYLE = {
 
 
 class MigrationScreen(StepScreen):
+
+    CSS_PATH = [stylesheet("migration.tcss")]
     STEP = StepId.MIGRATION
     HELP = HELP[StepId.MIGRATION]
     #: Space selects a row of the plan; Enter is Next, as the footer says.

@@ -62,8 +62,12 @@ class RuntimeScreen(StepScreen):
         yield StatusLine(id="runtime-engine", classes="summary")
         yield Static("", id="runtime-probes", classes="probes")
 
+    def __init__(self) -> None:
+        super().__init__()
+        # No Next until an engine answers: set before the first frame (no redraw for it).
+        self.set_reactive(StepScreen.can_advance, False)
+
     def on_mount(self) -> None:
-        self.can_advance = False
         self.call_after_refresh(self._probe)  # paint the screen first, then probe
 
     def action_retry(self) -> None:

@@ -8,9 +8,13 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from hermes_tui.ui.stylesheets import stylesheet
+
 
 class ConfirmModal(ModalScreen[bool]):
     """Dismisses with True for ``y`` and False for ``n`` or Escape."""
+
+    CSS_PATH = [stylesheet("modals.tcss")]
 
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm-yes"),
