@@ -143,11 +143,17 @@ class StepScreen(ReportsWorkerFailures, Screen[None]):
                 )
                 with VerticalScroll(id="step-body"):
                     yield from self.compose_body()
-                    yield ProblemView(id="step-problem")  # a failed worker's, when no other
         yield Footer(compact=True, show_command_palette=self._palette_fits(self.app.size.width))
 
     def compose_body(self) -> ComposeResult:
         yield from ()
+
+    def show_problem(self, problem: Problem, worker: Worker | None = None) -> None:
+        """A screen without a ProblemView of its own shows a failed worker's problem at the
+        end of its body, in one made then (not at start: most screens never need it)."""
+        if not self.query(ProblemView):
+            self.query_one("#step-body").mount(ProblemView(id="step-problem"))
+        super().show_problem(problem, worker)
 
     #: Below this width the footer leaves out "^p palette" (Ctrl+P still opens it; the
     #: help and README say so): the step's own keys need the room at 80 columns.

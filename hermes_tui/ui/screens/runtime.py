@@ -58,9 +58,20 @@ class RuntimeScreen(StepScreen):
             id="runtime-status", classes="prose",
         )
         # The verdict and its fix come first: at 80x24 the probe list can run off screen.
+        # The engine and probe lines follow it once there is something to show (empty,
+        # they would only cost start-up time).
         yield ProblemView(id="runtime-problem")
-        yield StatusLine(id="runtime-engine", classes="summary")
-        yield Static("", id="runtime-probes", classes="probes")
+
+    def _results(self) -> tuple[StatusLine, Static]:
+        """The engine line and the probe list, made at the first outcome."""
+        found = self.query("#runtime-engine")
+        if not found:
+            self.query_one("#step-body").mount(
+                StatusLine(id="runtime-engine", classes="summary"),
+                Static("", id="runtime-probes", classes="probes"),
+                after=self.query_one("#runtime-problem"))
+        return (self.query_one("#runtime-engine", StatusLine),
+                self.query_one("#runtime-probes", Static))
 
     def __init__(self) -> None:
         super().__init__()
@@ -83,20 +94,21 @@ class RuntimeScreen(StepScreen):
         from hermes_tui.steps.runtime import record_diagnosis
 
         record_diagnosis(self.wizard.flow, diagnosis)
-        self.query_one("#runtime-probes", Static).update(probe_lines(diagnosis))
+        engine_line, probes = self._results()
+        probes.update(probe_lines(diagnosis))
         engine = diagnosis.engine
         problem = diagnosis.problem  # its address is in the probe list below: not repeated
         self.query_one("#runtime-problem", ProblemView).show(
             problem and replace(problem, subject=None), retry_key="r")
         if engine is not None:
             self.query_one("#runtime-status", Static).update("Found a container engine.")
-            self.query_one("#runtime-engine", Static).update(
+            engine_line.update(
                 Content.assemble(("Engine  ", "bold"), engine.summary, "\n",
                                  ("Via     ", "bold"), f"{engine.source} ({engine.url})")
             )
         else:
             self.query_one("#runtime-status", Static).update("No container engine answered.")
-            self.query_one("#runtime-engine", Static).update("")
+            engine_line.update("")
         self.can_advance = engine is not None
 
     def advance(self) -> None:
