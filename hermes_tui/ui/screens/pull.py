@@ -1,8 +1,9 @@
 """Step 2 — Image pull. Reads the engine from step 1; writes ``image_ref``/``image_digest``.
 
 The step itself is ``steps.pull.pull_step`` (shared with ``setup``); events land in a
-``PullProgress`` model and ``LayerBars`` repaints from it on a timer. Quitting mid-pull leaves the step open: the next
-run pulls again and the layers already fetched show "Already exists".
+``PullProgress`` model, and ``LayerBars`` repaints the rows that changed, at most 10 times a
+second and not at all while nothing changes. Quitting mid-pull leaves the step open: the
+next run pulls again and the layers already fetched show "Already exists".
 """
 
 from __future__ import annotations
