@@ -14,6 +14,7 @@ from typing import Any
 
 from hermes_tui.limits import MAX_EXPANDED, expanded_size, too_deep, yaml_too_deep
 from hermes_tui.yamledit import Source, load_mapping
+from hermes_tui.yamlfold import containers
 
 #: What the safe loader's answer is when it cannot be used.
 UNSURE: Any = object()
@@ -52,18 +53,5 @@ def plain_mapping(path: Path, source: Source) -> Any:
 def _string_keys(value: Any) -> bool:
     """Whether every mapping in ``value`` (one already found not too deep) has only string
     keys; each shared container (YAML aliases) is looked at once."""
-    seen: set[int] = set()
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, dict):
-            if not all(isinstance(key, str) for key in item):
-                return False
-            children = item.values()
-        else:
-            children = item
-        stack.extend(child for child in children if isinstance(child, (dict, list)))
-    return True
+    return all(all(isinstance(key, str) for key in node)
+               for node in containers(value) if isinstance(node, dict))

@@ -100,7 +100,7 @@ class Folded:
         """Where the placeholders are in ``data`` (parsed from ``text``); None when one is
         not where the text put it: parse the original text instead."""
         found: list[tuple[Any, str, _Run]] = []
-        for node in _walk(data):
+        for node in containers(data):
             if isinstance(node, dict):
                 for key in OrderedDict.keys(node) if isinstance(node, OrderedDict) else node:
                     if isinstance(key, str) and key in self.runs:
@@ -182,7 +182,7 @@ def _nonce(text: str) -> str:
             return nonce
 
 
-def _walk(data: Any) -> Iterator[Any]:
+def containers(data: Any) -> Iterator[Any]:
     """Every non-empty mapping and list in ``data`` once (aliases and cycles followed once)."""
     seen: set[int] = set()
     stack = [data]
