@@ -19,6 +19,9 @@ So the figure includes interpreter start-up, imports, building the app, mounting
 screen and writing the first frame -- what a user waits for before seeing something.
 A third series, ``resume``, starts hermes-tui on a progress file at step 3 (marker
 ``Step 3 of 7``): the return of a user who closed the wizard mid-way (reported, no goal).
+A fourth, ``replica``, is the first screen's widget tree (step list, title, body, footer)
+with the project's shell stylesheet in Textual alone, no hermes-tui code: what Textual
+itself costs to draw that screen, the floor under hermes-tui's figure.
 
 Besides the wall clock, each run records the CPU the child (all its threads) had used when
 its first frame arrived (``/proc/PID/task/*/schedstat``). On a machine shared with other
@@ -32,7 +35,7 @@ moment the child switches to the alternate screen (``ESC[?1049h``, i.e. the driv
 started: imports and ``App.__init__`` are done) is reported too, so
 ``paint - alt`` is the time spent mounting, styling and rendering the first screen.
 
-The runs rotate (bare, hermes, resume; hermes, resume, bare; ...) after one unrecorded
+The runs rotate (bare, replica, hermes, resume; replica, hermes, resume, bare; ...) after one unrecorded
 warm-up run of each, so slow drift of the machine hits every side alike. Each child is
 asked to quit with ctrl+q, then SIGTERM, then SIGKILL (whole process group), and reaped.
 
@@ -103,6 +106,55 @@ class BareApp(App[None]):
 
 if __name__ == "__main__":
     BareApp().run()
+'''
+
+#: The first screen's widget tree in Textual alone (no hermes-tui code): the step list, the
+#: title, the body with the runtime step's first line, the footer, and the project's shell
+#: stylesheet. What Textual itself costs to draw that screen: the floor for hermes-tui.
+REPLICA_APP = '''\
+import sys
+
+from textual.app import App
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+STEPS = ["Runtime check", "Image pull", "Profile", "Channels", "LLM bridge",
+         "Claw migration", "Completion"]
+
+
+class StepScreen(Screen):
+    BINDINGS = [Binding("enter", "noop", "Next"), Binding("r", "noop", "Retry"),
+                Binding("escape", "noop", "Back"), Binding("s", "noop", "Steps"),
+                Binding("question_mark", "noop", "Help"), Binding("q", "noop", "Quit")]
+
+    def compose(self):
+        with Horizontal(id="shell"):
+            rows = [Option(f"{'>' if n == 0 else '.'} {n + 1} {title}"
+                           + ("\\n  now" if n == 0 else "")) for n, title in enumerate(STEPS)]
+            sidebar = OptionList(*rows, id="sidebar")
+            sidebar.border_title = "Steps"
+            yield sidebar
+            with Vertical(id="step-pane"):
+                yield Static("Step 1 of 7 · Runtime check", id="step-title")
+                with VerticalScroll(id="step-body"):
+                    yield Static("Looking for a container engine that speaks the Docker API",
+                                 classes="prose")
+        yield Footer(compact=True, show_command_palette=False)
+
+
+class ReplicaApp(App[None]):
+    CSS_PATH = [sys.argv[1]]
+    BINDINGS = [("ctrl+q", "quit", "Quit")]
+
+    def get_default_screen(self):
+        return StepScreen()
+
+
+if __name__ == "__main__":
+    ReplicaApp().run()
 '''
 
 HERMES_IMPORTS = (
@@ -430,6 +482,11 @@ def main(argv: list[str] | None = None) -> int:
 
     workdir = tempfile.mkdtemp(prefix="hermes-bench-")
     try:
+        replica_py = os.path.join(workdir, "replica_app.py")
+        with open(replica_py, "w", encoding="utf-8") as fh:
+            fh.write(REPLICA_APP)
+        shell_css = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                 "styles", "app.tcss")
         bare_py = os.path.join(workdir, "bare_app.py")
         with open(bare_py, "w", encoding="utf-8") as fh:
             fh.write(BARE_APP)
@@ -446,6 +503,7 @@ def main(argv: list[str] | None = None) -> int:
 
         apps = {
             "bare": (lambda: [sys.executable, bare_py], BARE_MARKER),
+            "replica": (lambda: [sys.executable, replica_py, shell_css], HERMES_MARKER),
             "hermes": (hermes_argv, HERMES_MARKER),
             "resume": (resume_argv, RESUME_MARKER),
         }
@@ -483,14 +541,15 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for what, attr in (("first paint", "paint_ms"), ("CPU to first paint", "cpu_ms")):
         bp = series["bare"].values(attr)
-        for name in ("hermes", "resume"):
+        for name in ("hermes", "replica", "resume"):
             hp = series[name].values(attr)
             if not hp or not bp:
                 print(f"  {what}: ratio {name}/bare n/a (runs failed, see above)")
                 continue
             ratio = statistics.median(hp) / statistics.median(bp)
             verdict = "meets" if ratio <= GOAL else "misses"
-            goal = f"goal <= {GOAL:.2f} ({verdict} it)" if name == "hermes" else "(no goal)"
+            goal = (f"goal <= {GOAL:.2f} ({verdict} it)" if name == "hermes"
+                    else "(the floor: Textual alone)" if name == "replica" else "(no goal)")
             print(f"  {what}: ratio {name}/bare (medians) {ratio:.2f}   {goal}; "
                   f"+{statistics.median(hp) - statistics.median(bp):.0f} ms")
 
