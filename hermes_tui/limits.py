@@ -18,6 +18,8 @@ import errno
 import os
 import re
 import stat
+from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -183,3 +185,21 @@ def yaml_too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
     except (YAMLError, RecursionError):
         return False
     return False
+
+
+def containers(data: Any) -> Iterator[Any]:
+    """``data`` and every non-empty mapping and list in it, once each (YAML aliases and
+    cycles are followed once)."""
+    seen: set[int] = set()
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node
+        if isinstance(node, OrderedDict):  # ruamel's CommentedMap: its own view is slower
+            children: Any = OrderedDict.values(node)
+        else:
+            children = node.values() if isinstance(node, dict) else node
+        stack.extend(v for v in children if isinstance(v, (dict, list)) and v)

@@ -12,9 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hermes_tui.limits import MAX_EXPANDED, expanded_size, too_deep, yaml_too_deep
+from hermes_tui.limits import (
+    MAX_EXPANDED,
+    containers,
+    expanded_size,
+    too_deep,
+    yaml_too_deep,
+)
 from hermes_tui.yamledit import Source, load_mapping
-from hermes_tui.yamlfold import containers
 
 #: What the safe loader's answer is when it cannot be used.
 UNSURE: Any = object()

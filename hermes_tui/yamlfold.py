@@ -45,6 +45,7 @@ from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.tag import tag_attrib
 
 from hermes_tui.gcpause import paused_gc
+from hermes_tui.limits import containers
 
 #: The shortest run worth folding: below it, ruamel's own cost is small.
 FOLD_MIN = 64
@@ -180,20 +181,6 @@ def _nonce(text: str) -> str:
         nonce = secrets.token_hex(6)
         if nonce not in text:
             return nonce
-
-
-def containers(data: Any) -> Iterator[Any]:
-    """Every non-empty mapping and list in ``data`` once (aliases and cycles followed once)."""
-    seen: set[int] = set()
-    stack = [data]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        yield node
-        children = _values(node) if isinstance(node, dict) else node
-        stack.extend(v for v in children if isinstance(v, (dict, list)) and v)
 
 
 def _in_place(mapping: Any, placeholder: str, run: _Run) -> bool:
