@@ -19,7 +19,7 @@ import os
 import re
 import stat
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -187,9 +187,9 @@ def yaml_too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
-def containers(data: Any) -> Iterator[Any]:
+def containers(data: Any, skip: Callable[[Any], bool] | None = None) -> Iterator[Any]:
     """``data`` and every non-empty mapping and list in it, once each (YAML aliases and
-    cycles are followed once)."""
+    cycles are followed once); a node ``skip`` accepts is passed over with all it holds."""
     seen: set[int] = set()
     stack = [data]
     while stack:
@@ -197,6 +197,8 @@ def containers(data: Any) -> Iterator[Any]:
         if id(node) in seen:
             continue
         seen.add(id(node))
+        if skip is not None and skip(node):
+            continue
         yield node
         if isinstance(node, OrderedDict):  # ruamel's CommentedMap: its own view is slower
             children: Any = OrderedDict.values(node)

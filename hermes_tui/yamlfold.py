@@ -345,40 +345,23 @@ def _comment_items(mapping: Any) -> dict[Any, Any]:
     return comment.items if comment is not None else {}
 
 
+def _in_flow_style(node: Any) -> bool:
+    style = getattr(node, format_attrib, None)
+    return style is not None and style.flow_style()
+
+
 def _block_mappings(data: Any) -> Iterator[Any]:
-    """Every ``CommentedMap`` written in block style: not flow, not under a flow node, no
-    merge keys."""
-    seen: set[int] = set()
-    stack = [data]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        style = getattr(node, format_attrib, None)
-        if style is not None and style.flow_style():
-            continue  # everything inside a flow node is written in flow style
-        if isinstance(node, dict):
-            if type(node) is CommentedMap and not getattr(node, merge_attrib, None):
-                yield node
-            children: Iterable[Any] = _values(node)
-        else:
-            children = node
-        stack.extend(v for v in children if isinstance(v, (dict, list)) and v)
+    """Every ``CommentedMap`` written in block style: not flow, not under a flow node (all
+    inside one is written in flow style), no merge keys."""
+    for node in containers(data, skip=_in_flow_style):
+        if type(node) is CommentedMap and not getattr(node, merge_attrib, None):
+            yield node
 
 
 def _uses(data: Any) -> Counter[int]:
     """How often each mapping or list is referenced in ``data`` (ruamel writes one
     referenced twice with an anchor)."""
     uses: Counter[int] = Counter([id(data)])
-    seen: set[int] = set()
-    stack = [data]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        children = list(_values(node)) if isinstance(node, dict) else node
-        uses.update(map(id, children))
-        stack.extend(v for v in children if isinstance(v, (dict, list)) and v)
+    for node in containers(data):
+        uses.update(map(id, _values(node) if isinstance(node, dict) else node))
     return uses
