@@ -246,6 +246,8 @@ def uses_host_network(engine: EngineInfo | None, system: str | None = None) -> b
         return False
     if engine.os and engine.os.lower() != "linux":
         return False
+    if engine.url.startswith("ssh://"):
+        return False  # another machine: its loopback is not ours
     where = f"{engine.source} {engine.url}".lower()
     if any(marker in where for marker in _VM_MARKERS):
         return False

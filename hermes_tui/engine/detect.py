@@ -82,6 +82,7 @@ class Outcome(StrEnum):
     TOO_OLD = "API too old"
     TIMEOUT = "timed out"
     NOT_AN_ENGINE = "not a Docker API"
+    SSH = "SSH failed"
     ERROR = "error"
     NOT_TRIED = "not tried"
 
@@ -507,6 +508,14 @@ def client(
         )
     if scheme == "unix":
         return aiodocker.Docker(url=url, timeout=timeout, api_version=api_version)
+    if scheme == "ssh":
+        from hermes_tui.engine.ssh import connection_for
+
+        try:
+            bridge = connection_for(url).socket_path()
+        except ValueError as exc:
+            raise UnsupportedEngineError(str(exc)) from exc
+        return aiodocker.Docker(url=f"unix://{bridge}", timeout=timeout, api_version=api_version)
     if scheme in ("tcp", "http", "https"):
         secure = tls is not None or scheme == "https"
         netloc = _tcp_netloc(url, secure)
@@ -562,12 +571,7 @@ async def probe(
             "Run hermes-tui inside WSL 2 with Docker Desktop's WSL integration turned on.",
         ), None
     if scheme == "ssh":
-        return judge.verdict(
-            Outcome.ERROR,
-            f"Engines over SSH are not supported ({candidate.url}).",
-            "Forward the remote socket (ssh -NL /tmp/docker.sock:/var/run/docker.sock "
-            "user@host) and use --docker-host unix:///tmp/docker.sock.",
-        ), None
+        return await _probe_ssh(judge, timeout)
     if scheme == "unix":
         early = judge.check_socket_file()
         if early is not None:
@@ -842,6 +846,44 @@ async def _probe_http(judge: _Judge, timeout: float) -> tuple[Probe, EngineInfo 
     finally:
         if docker is not None:
             await docker.close()
+
+
+#: An SSH login (a jump host, a slow key exchange) takes longer than a local socket.
+SSH_PROBE_TIMEOUT = 15.0
+
+
+async def _probe_ssh(judge: _Judge, timeout: float) -> tuple[Probe, EngineInfo | None]:
+    """Connect over SSH (one master connection, kept for the later steps), then ask the
+    remote engine /_ping and /version through ``docker system dial-stdio``. What OpenSSH or
+    the remote docker said names the cause when either fails."""
+    from hermes_tui.engine.ssh import SshError, SshFailure, connection_for
+
+    outcomes = {
+        SshFailure.DAEMON_DOWN: Outcome.REFUSED,
+        SshFailure.DAEMON_FORBIDDEN: Outcome.PERMISSION,
+        SshFailure.NO_DOCKER: Outcome.MISSING,
+        SshFailure.UNREACHABLE: Outcome.SSH,
+    }
+
+    def failed(error: SshError) -> tuple[Probe, None]:
+        problem = error.problem
+        return judge.verdict(outcomes.get(error.kind, Outcome.SSH), problem.what,
+                             problem.fix), None
+
+    try:
+        connection = connection_for(judge.candidate.url)
+    except ValueError as exc:
+        return judge.verdict(Outcome.ERROR, str(exc), judge.wrong_address_fix()), None
+    budget = max(timeout, SSH_PROBE_TIMEOUT)
+    try:
+        await connection.connect(budget)
+    except SshError as error:
+        return failed(error)
+    connection.last_failure = None
+    verdict, info = await _probe_http(judge, budget)
+    if info is None and connection.last_failure is not None:
+        return failed(connection.last_failure)
+    return verdict, info
 
 
 async def _get(docker: aiodocker.Docker, path: str) -> tuple[int, bytes, str]:

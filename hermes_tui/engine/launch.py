@@ -45,6 +45,15 @@ class EngineLost(ProblemError):
 
 
 def engine_lost(engine: EngineInfo, error: BaseException) -> EngineLost:
+    if engine.url.startswith("ssh://"):
+        from hermes_tui.engine.ssh import explain_lost
+
+        lost = explain_lost(engine.url)
+        if lost is not None:
+            return EngineLost(Problem(
+                lost.problem.what, lost.problem.fix,
+                details=(f"{type(error).__name__}: {error}",), subject=engine.url,
+            ))
     return EngineLost(Problem(
         f"The container engine at {engine.url} stopped answering.",
         "Start the engine again (e.g. systemctl start docker, or Docker Desktop), then "

@@ -40,6 +40,20 @@ def _no_engine(diagnosis: Diagnosis) -> PullError:
                      "Go back to step 1 (Runtime check) to fix it, then retry.")
 
 
+def _lost_over_ssh(url: str, error: PullError) -> PullError:
+    """An ssh:// engine that "stopped answering" mid-pull most often lost its SSH
+    connection: say so (and that r connects again), from what the bridge saw."""
+    if error.kind is not PullErrorKind.ENGINE_GONE or not url.startswith("ssh://"):
+        return error
+    from hermes_tui.engine.ssh import explain_lost
+
+    lost = explain_lost(url)
+    if lost is None:
+        return error
+    return PullError(PullErrorKind.ENGINE_GONE, f"{lost.problem.what} The pull stopped.",
+                     lost.problem.fix)
+
+
 async def pull_step(flow: Flow, diagnosis: Diagnosis, image: str,
                     progress: PullProgress) -> PullResult:
     """Pull ``image`` on the diagnosed engine, filling ``progress``; record the outcome.
@@ -60,6 +74,8 @@ async def pull_step(flow: Flow, diagnosis: Diagnosis, image: str,
                             "Use Docker or Podman (pass --docker-host).") from exc
         try:
             result = await pull_image(docker, image, progress)
+        except PullError as error:
+            raise _lost_over_ssh(engine.url, error) from error
         finally:
             await docker.close()
     except PullError as error:
