@@ -132,3 +132,12 @@ def socket_dir() -> Iterator[Path]:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _end_ssh_connections() -> Iterator[None]:
+    """An ssh:// test's master connections and bridges end with the test, not at exit."""
+    yield
+    module = sys.modules.get("hermes_tui.engine.ssh")
+    if module is not None:
+        module.close_all()
