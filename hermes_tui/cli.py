@@ -60,7 +60,7 @@ def _add_common(
                                "$HERMES_TUI_DATA_DIR, else the platform's user data dir for "
                                "'hermes')")),
         ("--docker-host", "URL", ("container engine to use, e.g. "
-                                  "unix:///run/user/1000/podman/podman.sock or tcp://host:2376")),
+                                  "unix:///run/user/1000/podman/podman.sock or tcp://host:2376 or ssh://user@host")),
         ("--image", "REF", "Hermes image to pull instead of the pinned one"),
         ("--router-url", "URL", "OpenAI-compatible router base URL, e.g. http://127.0.0.1:11434/v1"),
         ("--claw-dir", "DIR", "OpenClaw folder to migrate (default ~/.openclaw)"),

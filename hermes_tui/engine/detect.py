@@ -153,6 +153,21 @@ class EngineInfo:
     def candidate(self) -> Candidate:
         return Candidate(source=self.source, url=self.url, tls=self.tls)
 
+    @property
+    def remote(self) -> str | None:
+        """Where the engine runs when it is reached over the network, in words
+        ("ops@host:2222 over SSH", "host:2376 over TLS"); None for this machine's socket.
+
+        Such an engine cannot see this machine's files: the gateway gets its profile
+        through a volume (see `hermes_tui.engine.volume`)."""
+        return remote_place(self.url, self.tls)
+
+    @property
+    def place(self) -> str:
+        """"this machine" or "remote host …": what doctor and status print per gateway."""
+        remote = self.remote
+        return f"remote host {remote}" if remote else "this machine"
+
 
 @dataclass(frozen=True)
 class Probe:
@@ -242,6 +257,22 @@ class Diagnosis:
         culprit = self.culprit
         return culprit.problem if culprit is not None else Problem(NOTHING_FOUND_HEADLINE,
                                                                    NOTHING_FOUND_FIX)
+
+
+def remote_place(url: str, tls: TLSFiles | None = None) -> str | None:
+    """See `EngineInfo.remote`."""
+    parts = urlsplit(url)
+    if parts.scheme == "ssh":
+        from hermes_tui.engine.ssh import parse_ssh_url
+
+        try:
+            return f"{parse_ssh_url(url).display} over SSH"
+        except ValueError:
+            return f"{url} over SSH"
+    if parts.scheme in ("tcp", "http", "https"):
+        secure = tls is not None or parts.scheme == "https"
+        return f"{_tcp_netloc(url, secure)} over {'TLS' if secure else 'plain TCP'}"
+    return None
 
 
 class UnsupportedEngineError(ValueError):

@@ -208,7 +208,7 @@ def classify_connect(target: SshTarget, stderr: str, code: int | None,
             "known_hosts files, and hermes-tui never accepts a key on its own.",
             f"Compare that fingerprint with the one the host's administrator gives you "
             f"(on the host: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub). If it "
-            f"matches, run {try_it} once and answer yes, then press r.",
+            f"matches, run {try_it} once and answer yes, then try again.",
             subject=f"ssh://{who}",
         ))
     if "permission denied (" in low or "too many authentication failures" in low:
@@ -270,7 +270,7 @@ def classify_dial(target: SshTarget, stderr: str, code: int | None) -> SshError:
         return SshError(SshFailure.DAEMON_DOWN, Problem(
             f"The Docker daemon on {who} is not running: {said}",
             f"Start it on that host: {target.ssh_command('sudo systemctl start docker')} "
-            "(or start Docker Desktop there), then press r.",
+            "(or start Docker Desktop there), then try again.",
             subject=f"ssh://{who}",
         ))
     if code == 255:

@@ -84,7 +84,8 @@ class PullScreen(StepScreen):
         engine = diagnosis.engine
         if engine is not None:
             self.query_one("#pull-engine", Static).update(
-                Content.assemble(("Engine  ", "bold"), f"{engine.summary} via {engine.source}"))
+                Content.assemble(("Engine  ", "bold"), f"{engine.summary} via {engine.source}"
+                                 + (f", on {engine.remote}" if engine.remote else "")))
         image = self.wizard.settings.image
         progress = PullProgress(clock=self.wizard.monotonic)
         bars = self.query_one(LayerBars)

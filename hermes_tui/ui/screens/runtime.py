@@ -102,9 +102,14 @@ class RuntimeScreen(StepScreen):
             problem and replace(problem, subject=None), retry_key="r")
         if engine is not None:
             self.query_one("#runtime-status", Static).update("Found a container engine.")
+            remote: tuple[str | tuple[str, str], ...] = ()
+            if engine.remote:
+                remote = ("\n", ("Host    ", "bold"), (f"{engine.remote} (another machine: "
+                          "each profile is copied into a volume there)"))
             engine_line.update(
                 Content.assemble(("Engine  ", "bold"), engine.summary, "\n",
-                                 ("Via     ", "bold"), f"{engine.source} ({engine.url})")
+                                 ("Via     ", "bold"), f"{engine.source} ({engine.url})",
+                                 *remote)
             )
         else:
             self.query_one("#runtime-status", Static).update("No container engine answered.")
