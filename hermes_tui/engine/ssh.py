@@ -351,6 +351,12 @@ class SshConnection:
     def master_pid(self) -> int | None:
         return self._master.pid if self.alive and self._master is not None else None
 
+    @property
+    def forwards(self) -> dict[int, int]:
+        """Remote port → local port, for the forwards of the current connection."""
+        return {remote: local for remote, (local, generation) in self._forwards.items()
+                if generation == self._generation and self.alive}
+
     def _base(self, ssh: str) -> list[str]:
         args = [ssh]
         if self.config:
