@@ -199,11 +199,20 @@ async def _router_check(url: str | None, api_key: str | None) -> Check:
 async def _gateway_check(settings: Settings, engine: EngineInfo, name: str) -> Check:
     from hermes_tui.engine.gateway import FIX_LOG, container_name, gateway_status, log_tail
     from hermes_tui.engine.launch import engine_client
+    from hermes_tui.engine.route import route_for
 
+    url = "/health"
     try:
-        async with engine_client(engine) as docker:
-            status = await gateway_status(docker, name, data_dir=settings.paths.profiles)
-            tail = [] if status.running else await log_tail(docker, name, LOG_LINES)
+        route = route_for(engine)
+        try:
+            async with engine_client(engine) as docker:
+                status = await gateway_status(
+                    docker, name, data_dir=settings.paths.profiles, route=route)
+                tail = [] if status.running else await log_tail(docker, name, LOG_LINES)
+                if status.api_port is not None:
+                    url = await route.health_url(status.api_port)
+        finally:
+            await route.aclose()
     except Exception as exc:  # noqa: BLE001 - any engine failure is this check's verdict
         return Check("gateway", "fail", f"cannot ask the engine about the gateway: {exc}",
                      "Check the engine, then run doctor again.")
@@ -225,7 +234,6 @@ async def _gateway_check(settings: Settings, engine: EngineInfo, name: str) -> C
                      "then start the gateway again (s on the dashboard).")
     if status.api_port is None:
         return Check("gateway", "ok", f"{box} running (API server off: /health not checked)")
-    url = f"http://127.0.0.1:{status.api_port}/health"
     if status.health != "ok":
         return Check("gateway", "fail",
                      f"{box} running but GET {url} does not answer as hermes-agent "

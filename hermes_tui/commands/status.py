@@ -81,10 +81,16 @@ async def _gateways(
             "source": engine.source, "note": None}
     from hermes_tui.engine.gateway import find_gateways
     from hermes_tui.engine.launch import engine_client
+    from hermes_tui.engine.route import route_for
 
     try:
-        async with engine_client(engine) as docker:
-            return info, await find_gateways(docker, data_dir=settings.paths.profiles)
+        route = route_for(engine)
+        try:
+            async with engine_client(engine) as docker:
+                return info, await find_gateways(
+                    docker, data_dir=settings.paths.profiles, route=route)
+        finally:
+            await route.aclose()
     except Exception as exc:  # noqa: BLE001 - any engine failure: state unknown, said so
         info["note"] = f"gateway state unknown: the engine failed to list containers ({exc})"
         return info, None

@@ -271,10 +271,11 @@ async def probe_health(port: int, timeout: float = 2.0, *, host: str = "127.0.0.
     """Ask ``GET http://host:port/health`` (no key: Hermes serves it without one)."""
     import aiohttp
 
+    netloc = f"[{host}]" if ":" in host and not host.startswith("[") else host
     try:
         async with aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=timeout)
-        ) as session, session.get(f"http://{host}:{port}/health") as response:
+        ) as session, session.get(f"http://{netloc}:{port}/health") as response:
             body = await response.content.read(_MAX_HEALTH_BODY)
             return read_health(response.status, body)
     except TimeoutError:

@@ -3,10 +3,14 @@
 The container is named after the profile (``hermes-<profile>``) and labelled
 (``io.hermes-tui=1``, ``io.hermes-tui.profile=<profile>``, the data dir it belongs to), so
 the app finds it again after it restarts. The profile folder is the container's Hermes home
-(``/opt/data``), the Claw folder a read-only mount when the user migrated. On a Linux
-engine the container shares the host's network (it reaches a router on the host's
-loopback directly); elsewhere ``host.docker.internal`` maps to the host gateway and the API
-port is published on 127.0.0.1 only.
+(``/opt/data``), the Claw folder a read-only mount when the user migrated. On an engine on
+another machine (``GatewaySpec.volume``) the home is a named volume instead, filled from
+the profile folder before every start (`hermes_tui.engine.volume` says which files flow
+which way), and there is no Claw mount. On a Linux engine the container shares the host's
+network (it reaches a router on the host's loopback directly); elsewhere
+``host.docker.internal`` maps to the host gateway and the API port is published on the
+engine host's 127.0.0.1 (on all its interfaces for a TCP engine on another host: see
+`hermes_tui.engine.route`, which also says where ``/health`` is asked).
 
 What the container is told, and what it is not: Hermes loads the mounted ``.env`` itself
 (over its environment), so the container's ``Env`` carries only ``HERMES_HOME``, the API
@@ -14,7 +18,7 @@ server's listener settings and ``HERMES_UID``/``HERMES_GID`` — never a token, 
 password; ``docker inspect`` shows none, and neither do labels or the config digest. The
 Hermes image chowns ``/opt/data`` and its top-level files to ``HERMES_UID``/``HERMES_GID``
 (or to uid 10000 when they are not 1–65534), so passing the wizard user's own ids keeps
-the profile theirs.
+the profile theirs; in volume mode they are the image's own 10000.
 
 `start_gateway` creates the container (reusing an identical one, replacing one whose
 configuration or image changed, restarting one that runs on profile files changed since it
@@ -48,6 +52,7 @@ from hermes_tui.engine.api_server import (
     parse_port,
     probe_health,
 )
+from hermes_tui.engine.route import LOCAL_ROUTE, LOOPBACK, ApiRoute
 from hermes_tui.problem import Problem, ProblemError
 
 if TYPE_CHECKING:
@@ -64,6 +69,8 @@ LABEL_CONFIG = "io.hermes-tui.config"
 LABEL_API_PORT = "io.hermes-tui.api-port"
 
 CONTAINER_HOME = "/opt/data"
+#: The image's own hermes user and group (what it falls back to): the volume's owner.
+HERMES_IMAGE_ID = 10000
 CLAW_MOUNT = "/opt/openclaw"
 #: Files of the profile that Hermes reads at start: newer than the start means restart.
 PROFILE_INPUTS = (".env", "config.yaml")
@@ -142,7 +149,14 @@ class GatewaySpec:
     """What to run for one profile. ``host_network``: see ``bridge.router.uses_host_network``,
     the one function that decides it for both the gateway and the router URL it calls.
     ``uid``/``gid``: who owns the profile on the host (the user running the wizard); the
-    image runs Hermes as that user (see the module docstring)."""
+    image runs Hermes as that user (see the module docstring).
+
+    ``volume``: the named volume that is the Hermes home instead of a bind mount of
+    ``profile_dir``, for an engine on another machine (None: bind mount). It is filled from
+    ``profile_dir`` through the Engine API; ``uid``/``gid`` and ``claw_dir`` are then not
+    used (the image's own user owns the volume; the Claw folder is on this machine).
+    ``publish_ip``: the engine host's address the API port is published on without host
+    networking (`hermes_tui.engine.route.ApiRoute.publish_ip`)."""
 
     profile: str
     profile_dir: Path
@@ -153,6 +167,8 @@ class GatewaySpec:
     gid: int
     claw_dir: Path | None = None
     command: tuple[str, ...] = ("gateway", "run")
+    volume: str | None = None
+    publish_ip: str = LOOPBACK
 
     @property
     def name(self) -> str:
@@ -176,8 +192,8 @@ def gateway_env(spec: GatewaySpec, env: Mapping[str, str]) -> dict[str, str]:
         ENABLED_ENV: "true" if api_enabled(env) else "false",
         HOST_ENV: "127.0.0.1" if spec.host_network else "0.0.0.0",
         PORT_ENV: str(spec.api_port),
-        "HERMES_UID": str(spec.uid),
-        "HERMES_GID": str(spec.gid),
+        "HERMES_UID": str(HERMES_IMAGE_ID if spec.volume else spec.uid),
+        "HERMES_GID": str(HERMES_IMAGE_ID if spec.volume else spec.gid),
     }
 
 
@@ -192,13 +208,21 @@ def container_config(spec: GatewaySpec, env: Mapping[str, str]) -> dict[str, Any
     labels = {LABEL_APP: "1", LABEL_PROFILE: spec.profile, LABEL_DATA_DIR: spec.data_dir}
     if api_enabled(env):
         labels[LABEL_API_PORT] = str(spec.api_port)
-    binds = [f"{Path(spec.profile_dir).absolute()}:{CONTAINER_HOME}:rw"]
-    if spec.claw_dir is not None:
-        binds.append(f"{Path(spec.claw_dir).absolute()}:{CLAW_MOUNT}:ro")
-    host_config: dict[str, Any] = {
-        "Binds": binds,
-        "RestartPolicy": {"Name": "unless-stopped"},
-    }
+    host_config: dict[str, Any] = {"RestartPolicy": {"Name": "unless-stopped"}}
+    if spec.volume is not None:
+        # Labels apply when the engine creates the volume with the container.
+        volume_labels = {LABEL_APP: "1", LABEL_PROFILE: spec.profile, LABEL_DATA_DIR: spec.data_dir}
+        host_config["Mounts"] = [{
+            "Type": "volume",
+            "Source": spec.volume,
+            "Target": CONTAINER_HOME,
+            "VolumeOptions": {"Labels": volume_labels},
+        }]
+    else:
+        binds = [f"{Path(spec.profile_dir).absolute()}:{CONTAINER_HOME}:rw"]
+        if spec.claw_dir is not None:
+            binds.append(f"{Path(spec.claw_dir).absolute()}:{CLAW_MOUNT}:ro")
+        host_config["Binds"] = binds
     config: dict[str, Any] = {
         "Image": spec.image,
         "Cmd": list(spec.command),
@@ -213,7 +237,7 @@ def container_config(spec: GatewaySpec, env: Mapping[str, str]) -> dict[str, Any
     else:
         host_config["ExtraHosts"] = ["host.docker.internal:host-gateway"]
         host_config["PortBindings"] = {
-            port: [{"HostIp": "127.0.0.1", "HostPort": str(spec.api_port)}]
+            port: [{"HostIp": spec.publish_ip, "HostPort": str(spec.api_port)}]
         }
         config["ExposedPorts"] = {port: {}}
     labels[LABEL_CONFIG] = _config_digest(config)
@@ -383,9 +407,12 @@ async def _inspect(docker: aiodocker.Docker, name: str) -> dict[str, Any] | None
         raise
 
 
-async def _with_health(status: GatewayStatus, check: bool) -> GatewayStatus:
+async def _with_health(
+    status: GatewayStatus, check: bool, route: ApiRoute | None = None
+) -> GatewayStatus:
     if check and status.running and status.api_port is not None:
-        health = await probe_health(status.api_port)
+        host, port = await (route or LOCAL_ROUTE).address(status.api_port)
+        health = await probe_health(port, host=host)
         status.health = "ok" if health.ok else "failing"
         status.health_detail, status.version = health.detail, health.version
     return status
@@ -397,8 +424,10 @@ async def gateway_status(
     *,
     check: bool = True,
     data_dir: str | Path | None = None,
+    route: ApiRoute | None = None,
 ) -> GatewayStatus:
-    """The state of ``profile``'s gateway; health is checked (≤ 2 s) when ``check``.
+    """The state of ``profile``'s gateway; health is checked (≤ 2 s) when ``check``, through
+    ``route`` (None: this machine's loopback).
 
     With ``data_dir`` (a profiles folder), a same-named gateway of another data dir on the
     engine is not this profile's: it counts as missing (starting says why)."""
@@ -408,7 +437,7 @@ async def gateway_status(
     status = status_from_inspect(data)
     if data_dir is not None and status.data_dir not in (None, str(Path(data_dir).absolute())):
         return missing_status(profile)
-    return await _with_health(status, check)
+    return await _with_health(status, check, route)
 
 
 #: Containers `find_gateways` inspects at once (the engine answers them concurrently).
@@ -429,7 +458,11 @@ async def _gather_all(coroutines: list[Any]) -> list[Any]:
 
 
 async def find_gateways(
-    docker: aiodocker.Docker, *, check: bool = True, data_dir: str | Path | None = None
+    docker: aiodocker.Docker,
+    *,
+    check: bool = True,
+    data_dir: str | Path | None = None,
+    route: ApiRoute | None = None,
 ) -> dict[str, GatewayStatus]:
     """Every gateway this app created on the engine (by label), profile → status; with
     ``data_dir`` (a profiles folder), only that data dir's (and unlabelled older ones).
@@ -438,7 +471,7 @@ async def find_gateways(
     labels already leave out other data dirs' gateways. Each one left is inspected (the
     listing has no restart count, exit code or start time; `FIND_CONCURRENCY` at a time),
     then, with ``check``, every health asked at once (≤ 2 s each): many gateways take
-    about as long as a few."""
+    about as long as a few. Health goes through ``route`` (None: this machine's loopback)."""
     from aiodocker.exceptions import DockerError
 
     wanted = str(Path(data_dir).absolute()) if data_dir is not None else None
@@ -471,7 +504,7 @@ async def find_gateways(
             continue
         if status.profile:  # in listing order: of two with one profile, the later wins
             found[status.profile] = status
-    await _gather_all([_with_health(s, check) for s in found.values()])
+    await _gather_all([_with_health(s, check, route) for s in found.values()])
     return dict(sorted(found.items()))
 
 
@@ -737,6 +770,7 @@ async def start_gateway(
     settle: float = 1.0,
     stop_grace: int = _STOP_GRACE,
     restart: bool = False,
+    route: ApiRoute | None = None,
 ) -> GatewayStatus:
     """Create (or reuse) and start ``spec``'s container, and wait until it is up.
 
@@ -745,8 +779,11 @@ async def start_gateway(
     ``restart`` asks for it: the dashboard's Restart); one whose
     configuration or image differs is stopped (SIGKILL after ``stop_grace`` s) and
     replaced. Up means running (not restarting) and, with the API server on, ``/health``
-    answering as hermes-agent within ``health_timeout`` seconds; with it off, still
-    running after ``settle`` seconds.
+    answering as hermes-agent within ``health_timeout`` seconds (asked through ``route``;
+    None: this machine's loopback); with it off, still running after ``settle`` seconds.
+    With ``spec.volume``, the volume is refreshed from the profile folder before the
+    container starts or restarts (`hermes_tui.engine.volume.refresh_volume`); a volume of
+    that name made for another profile or data dir is refused.
 
     Raises `GatewayError`: the container exited (it is then stopped, so it does not
     crash-loop under its restart policy; ``exit_code`` and ``log_tail`` say why), health
@@ -759,6 +796,8 @@ async def start_gateway(
 
     config = container_config(spec, env)
     image_id = await _image_id(docker, spec.image)
+    if spec.volume is not None:
+        await _check_volume_owner(docker, spec)
     existing = await _inspect(docker, spec.name)
     container = None
     if existing is not None:
@@ -785,6 +824,8 @@ async def start_gateway(
             container = await _create(docker, spec, config)
         data = await container.show()
         state = data.get("State") or {}
+        if spec.volume is not None and (restart or not state.get("Running")):
+            await _refresh(docker, spec, str(data["Id"]))
         if restart:
             await container.restart(t=stop_grace)
             data = await container.show()
@@ -803,7 +844,45 @@ async def start_gateway(
         api_port=spec.api_port if api_enabled(env) else None,
         timeout=health_timeout,
         settle=settle,
+        route=route,
     )
+
+
+async def _check_volume_owner(docker: aiodocker.Docker, spec: GatewaySpec) -> None:
+    """`GatewayError` when ``spec.volume`` exists and belongs to another profile or data dir
+    (its files would be theirs, and ours would overwrite their ``.env``)."""
+    from hermes_tui.engine.volume import volume_labels
+
+    assert spec.volume is not None
+    labels = await volume_labels(docker, spec.volume)
+    if labels is None:
+        return
+    if labels.get(LABEL_APP) != "1":
+        raise GatewayError(
+            f"A volume named {spec.volume} exists on the engine and was not created by "
+            "hermes-tui.",
+            f"Rename or remove it (docker volume rm {spec.volume}), then start the gateway "
+            "again.",
+        )
+    owner, profile = labels.get(LABEL_DATA_DIR), labels.get(LABEL_PROFILE)
+    if (owner and owner != spec.data_dir) or (profile and profile != spec.profile):
+        raise GatewayError(
+            f"The engine already has a volume named {spec.volume} for the profile "
+            f"'{profile or '?'}' of another data dir ({owner or 'unknown'}).",
+            "Give this profile another name, or remove that volume "
+            f"(docker volume rm {spec.volume}) if its gateway is no longer used.",
+        )
+
+
+async def _refresh(docker: aiodocker.Docker, spec: GatewaySpec, container_id: str) -> None:
+    from aiodocker.exceptions import DockerError
+
+    from hermes_tui.engine.volume import refresh_volume
+
+    try:
+        await refresh_volume(docker, container_id, spec.profile_dir)
+    except DockerError as exc:
+        raise _engine_failure("copy the profile into the volume of", exc, spec) from exc
 
 
 def _check_owner(spec: GatewaySpec, existing: Mapping[str, Any]) -> dict[str, Any]:
@@ -864,13 +943,15 @@ async def _wait_up(
     api_port: int | None,
     timeout: float,
     settle: float,
+    route: ApiRoute | None = None,
 ) -> GatewayStatus:
     """Watch the container until it is up, or raise `GatewayError` with the cause.
 
     A bounded wait (never longer than ``timeout``): the engine is asked for the state and
-    ``/health`` for an answer a few times a second. Only Hermes's own answer counts, so a
-    port answered by some other program never passes for our gateway.
+    ``/health`` (through ``route``) for an answer a few times a second. Only Hermes's own
+    answer counts, so a port answered by some other program never passes for our gateway.
     """
+    route = route or LOCAL_ROUTE
     loop = asyncio.get_running_loop()
     began = loop.time()
     deadline = began + (timeout if api_port is not None else settle)
@@ -899,7 +980,9 @@ async def _wait_up(
                 if now >= deadline:
                     return status
             else:
-                health = await probe_health(api_port, min(2.0, max(0.2, deadline - now)))
+                host, port = await route.address(api_port)
+                health = await probe_health(
+                    port, min(2.0, max(0.2, deadline - now)), host=host)
                 last = health.detail
                 if health.ok:
                     status.health, status.version = "ok", health.version
@@ -907,8 +990,9 @@ async def _wait_up(
                     return status
         if loop.time() >= deadline:
             tail = await log_tail(docker, profile)
+            url = await route.health_url(api_port) if api_port is not None else "/health"
             raise GatewayError(
-                f"The gateway runs but GET http://127.0.0.1:{api_port}/health did not answer "
+                f"The gateway runs but GET {url} did not answer "
                 f"as hermes-agent within {timeout:g} s ({last}).",
                 f"Read the log lines above; check API_SERVER_ENABLED, API_SERVER_KEY and "
                 f"API_SERVER_PORT ({api_port}) in the profile's .env and that nothing else "
@@ -952,11 +1036,15 @@ async def restart_gateway(
     grace: int = _STOP_GRACE,
     health_timeout: float = 30.0,
     settle: float = 1.0,
+    route: ApiRoute | None = None,
+    profile_dir: Path | None = None,
 ) -> GatewayStatus:
     """Restart the existing container and wait until it is up, like `start_gateway`.
 
     Hermes reads the profile's ``.env`` and ``config.yaml`` again; to apply a changed image
-    or listener, call `start_gateway`, which replaces the container when they differ.
+    or listener, call `start_gateway`, which replaces the container when they differ. A
+    container whose home is a volume gets it refreshed from ``profile_dir`` first (when
+    given). Health is asked through ``route`` (None: this machine's loopback).
     """
     from aiodocker.exceptions import DockerError
 
@@ -966,6 +1054,10 @@ async def restart_gateway(
             f"No gateway container for profile '{profile}'.", "Start the gateway first."
         )
     try:
+        if profile_dir is not None and _home_volume(await container.show()):
+            from hermes_tui.engine.volume import refresh_volume
+
+            await refresh_volume(docker, container.id, profile_dir)
         await container.restart(t=grace)
         data = await container.show()
     except DockerError as exc:
@@ -979,12 +1071,22 @@ async def restart_gateway(
         api_port=status.api_port,
         timeout=health_timeout,
         settle=settle,
+        route=route,
     )
+
+
+def _home_volume(data: Mapping[str, Any]) -> str | None:
+    """The named volume mounted as the Hermes home in an inspected container, if any."""
+    for mount in data.get("Mounts") or []:
+        if mount.get("Type") == "volume" and mount.get("Destination") == CONTAINER_HOME:
+            return str(mount.get("Name") or "") or None
+    return None
 
 
 async def remove_gateway(docker: aiodocker.Docker, profile: str) -> bool:
     """Remove the gateway container (killing it if it runs); False when there was none.
-    The profile folder is untouched."""
+    The profile folder is untouched, and so is its volume on a remote engine (it holds
+    Hermes's own state: sessions, memories)."""
     from aiodocker.exceptions import DockerError
 
     container = await _container(docker, profile)
@@ -1002,6 +1104,7 @@ async def remove_gateway(docker: aiodocker.Docker, profile: str) -> bool:
 __all__ = [
     "CLAW_MOUNT",
     "CONTAINER_HOME",
+    "HERMES_IMAGE_ID",
     "LABEL_API_PORT",
     "LABEL_APP",
     "LABEL_CONFIG",

@@ -1,7 +1,10 @@
 """The current profile's gateway: turns wizard state into a ``GatewaySpec`` and runs it.
 
 Shared by the Completion step, the dashboard and ``hermes-tui setup``/``status``/``doctor``,
-so all of them start the very same container the same way.
+so all of them start the very same container the same way. On an engine on another machine
+(`hermes_tui.engine.route.engine_is_remote`) the gateway's home is a named volume filled
+from the profile folder (`hermes_tui.engine.volume`), and ``/health`` is asked through the
+engine's `ApiRoute`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from hermes_tui.bridge.router import is_loopback_host, uses_host_network
 from hermes_tui.engine.api_server import ApiServer, ApiServerError, ensure_api_server
 from hermes_tui.engine.detect import EngineInfo, client
 from hermes_tui.engine.gateway import (
+    HERMES_IMAGE_ID,
     GatewayAction,
     GatewayError,
     GatewaySpec,
@@ -29,6 +33,7 @@ from hermes_tui.engine.gateway import (
     start_gateway,
     stop_gateway,
 )
+from hermes_tui.engine.route import ApiRoute, engine_is_remote, route_for
 from hermes_tui.envfile import read_env
 from hermes_tui.paths import Paths
 from hermes_tui.problem import Problem, ProblemError
@@ -112,7 +117,10 @@ def engine_refused(engine: EngineInfo, error: BaseException) -> GatewayError:
 def engine_on_this_host(engine: EngineInfo) -> bool:
     """Whether the engine publishes ports on this machine's loopback (a local socket or a
     loopback TCP address; Docker Desktop forwards its VM's ports here too), so that a
-    bind test here tells whether a port is free for the gateway."""
+    bind test here tells whether a port is free for the gateway. Never for ``ssh://``:
+    that engine's ports are the remote host's."""
+    if engine.url.startswith("ssh://"):
+        return False
     if engine.url.startswith(("tcp://", "http://", "https://")):
         return is_loopback_host(urlsplit(engine.url).hostname or "")
     return True
@@ -132,10 +140,24 @@ class ProfileGateway:
     def profile_dir(self) -> Path:
         return self.paths.profile_dir(self.profile)
 
-    async def prepare(self, docker: aiodocker.Docker) -> tuple[GatewaySpec, ApiServer]:
+    @property
+    def remote(self) -> bool:
+        """Whether the gateway's home is a named volume (the engine is on another machine)."""
+        return engine_is_remote(self.engine)
+
+    @property
+    def route(self) -> ApiRoute:
+        """Where this machine reaches the gateway's API port (see `route_for`). An SSH
+        route holds a forward: each call makes a new route; close it (``aclose``)."""
+        return route_for(self.engine)
+
+    async def prepare(
+        self, docker: aiodocker.Docker, route: ApiRoute | None = None
+    ) -> tuple[GatewaySpec, ApiServer]:
         """The container to run. Records the profile's API server in its ``.env`` first:
         a port nothing on the engine's host holds (this profile's own running gateway
-        aside) and a key when it has none."""
+        aside) and a key when it has none. On a remote engine the spec names the profile's
+        volume, the image's own user and ``route``'s publish address."""
         name = container_name(self.profile)
         data_dir = str(self.paths.profiles.absolute())
         own = await gateway_status(docker, self.profile, check=False)
@@ -152,29 +174,49 @@ class ProfileGateway:
             )
         except ApiServerError as exc:
             raise GatewayError(exc.message, exc.fix) from exc
+        from hermes_tui.engine.volume import volume_name
+
+        remote = self.remote
         spec = GatewaySpec(
             profile=self.profile,
             profile_dir=self.profile_dir,
             image=self.image,
             api_port=api.port,
             host_network=uses_host_network(self.engine),
-            uid=os.getuid(),
-            gid=os.getgid(),
-            claw_dir=self.claw_dir,
+            uid=HERMES_IMAGE_ID if remote else os.getuid(),
+            gid=HERMES_IMAGE_ID if remote else os.getgid(),
+            claw_dir=None if remote else self.claw_dir,
+            volume=volume_name(self.profile) if remote else None,
+            publish_ip=await self._publish_ip(route),
             **({"command": self.command} if self.command else {}),
         )
         return spec, api
 
-    async def _with(self, action: Callable[[aiodocker.Docker], Awaitable[T]]) -> T:
-        async with engine_client(self.engine) as docker:
-            return await action(docker)
+    async def _publish_ip(self, route: ApiRoute | None) -> str:
+        if route is not None:
+            return route.publish_ip
+        route = self.route
+        try:
+            return route.publish_ip
+        finally:
+            await route.aclose()
+
+    async def _with(
+        self, action: Callable[[aiodocker.Docker, ApiRoute], Awaitable[T]]
+    ) -> T:
+        route = self.route
+        try:
+            async with engine_client(self.engine) as docker:
+                return await action(docker, route)
+        finally:
+            await route.aclose()
 
     async def start(self, health_timeout: float = 30.0, *, restart: bool = False) -> GatewayStatus:
-        async def run(docker: aiodocker.Docker) -> GatewayStatus:
-            spec, _api = await self.prepare(docker)
+        async def run(docker: aiodocker.Docker, route: ApiRoute) -> GatewayStatus:
+            spec, _api = await self.prepare(docker, route)
             env = read_env(self.profile_dir / ".env")
             return await start_gateway(docker, spec, env, health_timeout=health_timeout,
-                                       restart=restart)
+                                       restart=restart, route=route)
 
         return await self._with(run)
 
@@ -187,7 +229,7 @@ class ProfileGateway:
         return await self.restart(health_timeout)
 
     async def stop(self) -> GatewayStatus:
-        return await self._with(lambda docker: stop_gateway(docker, self.profile))
+        return await self._with(lambda docker, _route: stop_gateway(docker, self.profile))
 
     async def restart(self, health_timeout: float = 30.0) -> GatewayStatus:
         """Restart on the profile's current configuration: as `start` does, the container
@@ -197,5 +239,5 @@ class ProfileGateway:
         return await self.start(health_timeout, restart=True)
 
     async def status(self) -> GatewayStatus:
-        return await self._with(
-            lambda docker: gateway_status(docker, self.profile, data_dir=self.paths.profiles))
+        return await self._with(lambda docker, route: gateway_status(
+            docker, self.profile, data_dir=self.paths.profiles, route=route))

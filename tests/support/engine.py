@@ -38,6 +38,7 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Literal
@@ -270,6 +271,77 @@ class EngineError(RuntimeError):
 
 
 # --------------------------------------------------------------------------- #
+# TLS for a tcp:// listener (``dockerd --tlsverify``), made with the openssl CLI
+# --------------------------------------------------------------------------- #
+
+OPENSSL: Final = "openssl"
+
+
+@dataclass(frozen=True)
+class TLSMaterial:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, all in
+    ``folder``. The client's files carry the docker CLI's names (``ca.pem``,
+    ``cert.pem``, ``key.pem``), so ``DOCKER_CERT_PATH=folder`` finds them."""
+
+    folder: Path
+
+    @property
+    def ca(self) -> Path:
+        return self.folder / "ca.pem"
+
+    @property
+    def server_cert(self) -> Path:
+        return self.folder / "server-cert.pem"
+
+    @property
+    def server_key(self) -> Path:
+        return self.folder / "server-key.pem"
+
+    @property
+    def client_cert(self) -> Path:
+        return self.folder / "cert.pem"
+
+    @property
+    def client_key(self) -> Path:
+        return self.folder / "key.pem"
+
+
+def _openssl(folder: Path, *args: str) -> None:
+    result = subprocess.run(
+        [OPENSSL, *args], cwd=folder, capture_output=True, text=True, timeout=60, check=False
+    )
+    if result.returncode != 0:
+        raise EngineError(f"openssl {' '.join(args[:2])} failed: {result.stderr.strip()}")
+
+
+def make_tls_material(folder: Path) -> TLSMaterial:
+    """Make a throw-away CA (EC P-256, one day), a server certificate for the IP
+    127.0.0.1 (subjectAltName, serverAuth) and a client certificate (clientAuth)."""
+    if shutil.which(OPENSSL) is None:
+        raise EngineError("openssl is missing (apt-get install openssl)")
+    folder.mkdir(parents=True, exist_ok=True)
+    tls = TLSMaterial(folder)
+    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes")
+    _openssl(folder, "req", "-x509", *ec, "-keyout", "ca-key.pem", "-out", "ca.pem",
+             "-days", "1", "-subj", "/CN=hermes-tui test CA")
+    for name, subject, extensions in (
+        ("server", "/CN=127.0.0.1",
+         "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"),
+        ("client", "/CN=hermes-tui test client", "extendedKeyUsage=clientAuth"),
+    ):
+        (folder / f"{name}.ext").write_text(extensions + "\n")
+        key = "server-key.pem" if name == "server" else "key.pem"
+        cert = "server-cert.pem" if name == "server" else "cert.pem"
+        _openssl(folder, "req", *ec, "-keyout", key, "-out", f"{name}.csr", "-subj", subject)
+        _openssl(folder, "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem",
+                 "-CAkey", "ca-key.pem", "-CAcreateserial", "-days", "1", "-out", cert,
+                 "-extfile", f"{name}.ext")
+    for key in (tls.server_key, tls.client_key, folder / "ca-key.pem"):
+        key.chmod(0o600)
+    return tls
+
+
+# --------------------------------------------------------------------------- #
 # Small stdlib HTTP helpers
 # --------------------------------------------------------------------------- #
 
@@ -441,6 +513,8 @@ class LocalEngine:
       layers with `image` but with a different last layer
     - `state_dir`: the folder S holding all state and the logs
       (``dockerd.log``, ``registry.log``)
+    - `tcp_host`: ``tcp://127.0.0.1:PORT``, only when started with ``tls``: dockerd
+      then also listens there with ``--tlsverify`` on those certificates
 
     Neither tag is present in the engine after start: the first pull is cold.
     """
@@ -451,7 +525,10 @@ class LocalEngine:
         registry_port: int = DEFAULT_REGISTRY_PORT,
         timeout: float = DEFAULT_TIMEOUT,
         build_images: bool = True,
+        tls: TLSMaterial | None = None,
     ) -> None:
+        self._tls = tls
+        self._tcp_port: int | None = None
         self._preferred_port = registry_port
         self._timeout = timeout
         self._build_images = build_images
@@ -478,6 +555,13 @@ class LocalEngine:
     @property
     def docker_host(self) -> str:
         return f"unix://{self.socket_path}"
+
+    @property
+    def tcp_host(self) -> str:
+        """The TLS-verified TCP listener (``tcp://127.0.0.1:PORT``), when started with one."""
+        if self._tcp_port is None:
+            raise EngineError("the engine was started without a TLS tcp:// listener")
+        return f"tcp://127.0.0.1:{self._tcp_port}"
 
     @property
     def registry(self) -> str:
@@ -579,6 +663,8 @@ class LocalEngine:
         try:
             began = time.monotonic()
             self._port = _free_port(self._preferred_port)
+            if self._tls is not None:
+                self._tcp_port = _free_port(0)
             self._write_configs()
             self.start_registry()
             self._start_first_engine()
@@ -719,6 +805,14 @@ class LocalEngine:
             "--bridge=none",
             f"--storage-driver={self._storage_driver}",
         ]
+        if self._tls is not None and self._tcp_port is not None:
+            command += [
+                f"--host=tcp://127.0.0.1:{self._tcp_port}",
+                "--tlsverify",
+                f"--tlscacert={self._tls.ca}",
+                f"--tlscert={self._tls.server_cert}",
+                f"--tlskey={self._tls.server_key}",
+            ]
         with open(state / "dockerd.log", "ab") as log:
             log.write(f"\n=== {' '.join(command)}\n".encode())
             log.flush()

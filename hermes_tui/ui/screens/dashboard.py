@@ -315,12 +315,17 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
         if not status.running and self.app.autostart:
             self.app.autostart = False
             self.action_start()
+        route = gateway.route
         async with engine_client(gateway.engine) as docker:
             events = watch_events(docker, gateway.profile)
-            async with contextlib.aclosing(events):
-                async for _event in events:
-                    self.show_status(await gateway_status(
-                        docker, gateway.profile, data_dir=gateway.paths.profiles))
+            try:
+                async with contextlib.aclosing(events):
+                    async for _event in events:
+                        self.show_status(await gateway_status(
+                            docker, gateway.profile, data_dir=gateway.paths.profiles,
+                            route=route))
+            finally:
+                await route.aclose()
 
     @work(exclusive=True, group="dashboard-action", exit_on_error=False)
     async def _act(self, action: GatewayAction) -> None:
