@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
+from hermes_tui.engine.route import LOOPBACK, ApiRoute
 from hermes_tui.problem import Problem, ProblemError
 
 if TYPE_CHECKING:
@@ -697,23 +698,26 @@ def explain_lost(url: str) -> SshError | None:
     return None
 
 
-class SshRoute:
+class SshRoute(ApiRoute):
     """The gateway's API port on the remote host's loopback, reached through the SSH
-    connection: the port stays private to that host (nothing is published beyond its
-    127.0.0.1), and the key-free ``/health`` never crosses the network in the clear."""
+    connection (an OpenSSH local forward, made on first use and kept with the
+    connection): the port stays private to that host, published on its 127.0.0.1 only,
+    and nothing of the API crosses the network outside SSH. Cheap to make: nothing
+    happens until `address` is asked."""
 
-    def __init__(self, connection: SshConnection) -> None:
-        self.connection = connection
+    def __init__(self, url: str) -> None:
+        self.url = url
 
     async def address(self, port: int) -> tuple[str, int]:
-        return "127.0.0.1", await self.connection.forward(port)
+        return LOOPBACK, await connection_for(self.url).forward(port)
 
-    def describe(self, port: int) -> str:
-        return f"127.0.0.1:{port} on {self.connection.target.display}, through SSH"
+    def __repr__(self) -> str:
+        return f"SshRoute({self.url!r})"
 
 
 def ssh_route(engine: EngineInfo) -> SshRoute:
-    return SshRoute(connection_for(engine.url))
+    """The route to ``engine``'s gateways (an ssh:// engine)."""
+    return SshRoute(engine.url)
 
 
 __all__ = [

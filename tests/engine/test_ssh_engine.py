@@ -193,10 +193,10 @@ async def test_runtime_and_pull_over_ssh_survive_a_connection_killed_mid_pull(
 
 async def test_completion_and_dashboard_over_ssh_reach_a_healthy_gateway_from_a_volume(
         data, pulled, over_ssh):
-    from hermes_tui.profile import create_profile
-    from hermes_tui.state import StateStore
     from hermes_tui.app import HermesApp
+    from hermes_tui.profile import create_profile
     from hermes_tui.settings import Settings
+    from hermes_tui.state import StateStore
 
     create_profile(data, "remote-bot")
     store = StateStore(data.state_file)
