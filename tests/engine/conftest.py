@@ -306,7 +306,14 @@ def ssh_engine_host(local_engine: LocalEngine, ssh_user: sshd.TestUser) -> str:
 
 
 @pytest.fixture
-def forbidden_socket(tmp_path: Path) -> Iterator[str]:
+def forbidden_socket() -> Iterator[str]:
     """A listening unix socket only root may use: ``permission denied`` for `ssh_user`."""
-    with sshd.forbidden_socket(tmp_path) as path:
+    with sshd.forbidden_socket() as path:
+        yield path
+
+
+@pytest.fixture
+def visible_dir() -> Iterator[Path]:
+    """A temp folder `ssh_user` can search (pytest's `tmp_path` is root-only)."""
+    with sshd.visible_dir() as path:
         yield path

@@ -13,21 +13,27 @@ import grp
 import json
 import os
 import pwd
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support import sshd
-from tests.support.engine import LocalEngine
+from tests.support.engine import LocalEngine, tcp_request, unix_request
 
 #: Every ssh run here ends well within this; a hang fails the test with the command.
 RUN_TIMEOUT = 60
 #: A real Engine API request, as aiodocker would send it through the bridge.
 PING = b"GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n"
+
+#: How OpenSSH reports a connection the server side cut, depending on what it was doing.
+DROPPED = ("closed by remote host", "Broken pipe", "Connection reset by peer")
 
 ServerFactory = Callable[..., sshd.SshServer]
 
@@ -52,13 +58,6 @@ def ssh(
 
 def stderr_of(done: subprocess.CompletedProcess[bytes]) -> str:
     return done.stderr.decode(errors="replace")
-
-
-@pytest.fixture
-def traversable_dir(tmp_path: Path) -> Path:
-    """A folder the test user can look into (for sockets that are missing or stale)."""
-    sshd.make_traversable(tmp_path)
-    return tmp_path
 
 
 @pytest.fixture
@@ -114,6 +113,51 @@ def test_session_environment_comes_from_the_server(
     assert done.stdout.decode().split() == [
         ssh_user.name, "unix:///nowhere/docker.sock", "/usr/bin:/bin", "/usr/bin/docker",
     ]
+
+
+def test_tcp_and_unix_socket_forwarding_reach_the_remote_side(
+    ssh_server: ServerFactory, ssh_engine_host: str, local_engine: LocalEngine,
+    tmp_path: Path,
+) -> None:
+    server = ssh_server(docker_host=ssh_engine_host)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        local_port = int(probe.getsockname()[1])
+    local_socket = tmp_path / "engine.sock"
+    forward = subprocess.Popen(
+        [
+            "ssh", "-F", str(server.client_config()), "-o", "BatchMode=yes",
+            "-o", "ExitOnForwardFailure=yes", "-N",
+            "-L", f"127.0.0.1:{local_port}:{local_engine.registry}",
+            "-L", f"{local_socket}:{local_engine.socket_path}",
+            "-p", str(server.port), server.destination,
+        ],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_for_forward(forward, local_port, local_socket)
+
+        assert tcp_request(f"127.0.0.1:{local_port}", "GET", "/v2/")[0] == 200
+        assert unix_request(local_socket, "GET", "/_ping") == (200, b"OK")
+    finally:
+        forward.terminate()
+        forward.wait(timeout=RUN_TIMEOUT)
+
+
+def _wait_for_forward(forward: subprocess.Popen[bytes], port: int, path: Path) -> None:
+    """Until both forwards listen; fails with ssh's stderr if it exits or takes long."""
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while True:
+        if forward.poll() is not None:
+            assert forward.stderr is not None
+            pytest.fail(f"ssh -L exited with {forward.returncode}: {forward.stderr.read()!r}")
+        if path.exists():
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    return
+        if time.monotonic() > deadline:
+            pytest.fail(f"ssh -L forwards not listening after {RUN_TIMEOUT} s")
+        time.sleep(0.05)
 
 
 def test_host_key_fingerprint_is_what_the_server_presents(
@@ -210,11 +254,11 @@ def test_key_not_authorized_is_permission_denied(
 
 
 def test_no_docker_on_the_remote_host_is_not_found(
-    ssh_server: ServerFactory, traversable_dir: Path
+    ssh_server: ServerFactory, visible_dir: Path
 ) -> None:
     # An existing, readable folder: dash says "Permission denied" for a PATH entry it
     # cannot search, which is a different (and unlikely) remote setup.
-    empty_bin = traversable_dir / "bin"
+    empty_bin = visible_dir / "bin"
     empty_bin.mkdir(mode=0o755)
     server = ssh_server(path=str(empty_bin))
 
@@ -225,9 +269,9 @@ def test_no_docker_on_the_remote_host_is_not_found(
 
 
 def test_remote_daemon_socket_missing_is_no_such_file(
-    ssh_server: ServerFactory, traversable_dir: Path
+    ssh_server: ServerFactory, visible_dir: Path
 ) -> None:
-    missing = traversable_dir / "docker.sock"
+    missing = visible_dir / "docker.sock"
     server = ssh_server(docker_host=f"unix://{missing}")
 
     done = ssh(server, "docker", "system", "dial-stdio", stdin=PING)
@@ -241,9 +285,9 @@ def test_remote_daemon_socket_missing_is_no_such_file(
 
 
 def test_remote_daemon_stale_socket_is_connection_refused(
-    ssh_server: ServerFactory, traversable_dir: Path
+    ssh_server: ServerFactory, visible_dir: Path
 ) -> None:
-    stale = traversable_dir / "docker.sock"
+    stale = visible_dir / "docker.sock"
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.bind(str(stale))  # never listens: a daemon that died and left its socket
     stale.chmod(0o666)
@@ -303,11 +347,57 @@ def test_killed_connection_ends_the_session_and_the_server_stays(
             client.kill()
             client.wait()
 
-    # stderr varies with timing ("client_loop: send disconnect: Broken pipe",
-    # "Connection to … closed by remote host."): only the status is stable.
+    # The words vary with what the client was doing ("client_loop: send disconnect:
+    # Broken pipe", "Connection to 127.0.0.1 closed by remote host.").
     assert client.returncode == 255, err
+    assert any(text.encode() in err for text in DROPPED), err
     again = ssh(server, "true")
     assert again.returncode == 0, stderr_of(again)
+
+
+def test_killed_connection_ends_a_control_master_and_its_sessions(
+    ssh_server: ServerFactory, ssh_engine_host: str
+) -> None:
+    server = ssh_server(docker_host=ssh_engine_host)
+    control = Path(tempfile.mkdtemp(prefix="hermes-sshctl-", dir="/tmp")) / "control"
+    common = ["-F", str(server.client_config()), "-o", "BatchMode=yes", "-S", str(control),
+              "-p", str(server.port)]
+    master = subprocess.Popen(
+        ["ssh", *common, "-M", "-N", "-T", server.destination],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    session: subprocess.Popen[bytes] | None = None
+    try:
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while not control.exists():
+            if master.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"no control master: {master.returncode}, {master.stderr!r}")
+            time.sleep(0.05)
+        session = subprocess.Popen(
+            ["ssh", *common, server.destination, "--", "docker", "system", "dial-stdio"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        assert session.stdin is not None and session.stdout is not None
+        session.stdin.write(PING)
+        session.stdin.flush()
+        assert session.stdout.read1(4096).startswith(b"HTTP/1.1 200 OK\r\n")
+
+        server.kill_connections()
+        _out, session_err = session.communicate(timeout=RUN_TIMEOUT)
+        _out, master_err = master.communicate(timeout=RUN_TIMEOUT)
+        master_left_socket = control.exists()
+    finally:
+        for process in (session, master):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+        shutil.rmtree(control.parent, ignore_errors=True)
+
+    # The multiplexed session says nothing; only the master names the cause.
+    assert (session.returncode, session_err) == (255, b"")
+    assert master.returncode == 255
+    assert any(text.encode() in master_err for text in DROPPED), master_err
+    assert not master_left_socket
 
 
 def test_stop_ends_the_server_and_its_connections(ssh_server: ServerFactory) -> None:

@@ -271,21 +271,36 @@ def grant_engine_access(engine_socket: str, user: TestUser) -> None:
 
 
 @contextlib.contextmanager
-def forbidden_socket(directory: Path) -> Iterator[str]:
-    """A listening unix socket that only root may use (root:root 0600), inside
-    `directory` made traversable: the remote user's ``docker`` meets "permission denied"
-    there, exactly as with a real daemon it is not allowed to use."""
-    path = directory / "forbidden.sock"
-    make_traversable(directory)
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+def visible_dir() -> Iterator[Path]:
+    """A fresh temp folder (0711, in a short temp base) that other users can search
+    but not list, removed afterwards.
+
+    pytest's ``tmp_path`` does not do: every pytest session that starts resets
+    ``/tmp/pytest-of-root`` to 0700, so a concurrent run would hide it mid-test.
+    """
+    path = Path(tempfile.mkdtemp(prefix="hermes-sshvis-", dir=_temp_base()))
     try:
-        server.bind(str(path))
-        path.chmod(0o600)
-        server.listen()
-        yield str(path)
+        path.chmod(0o711)
+        yield path
     finally:
-        server.close()
-        path.unlink(missing_ok=True)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def forbidden_socket() -> Iterator[str]:
+    """A listening unix socket that only root may use (root:root 0600), in a folder
+    others can search: the remote user's ``docker`` meets "permission denied" there,
+    exactly as with a real daemon it is not allowed to use."""
+    with visible_dir() as directory:
+        path = directory / "docker.sock"
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            server.bind(str(path))
+            path.chmod(0o600)
+            server.listen()
+            yield str(path)
+        finally:
+            server.close()
 
 
 # --------------------------------------------------------------------------- #
