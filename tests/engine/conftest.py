@@ -232,3 +232,88 @@ def throttled_registry(local_engine: LocalEngine) -> Iterator[ThrottledRegistry]
         yield relay
     finally:
         relay.stop()
+
+
+# --------------------------------------------------------------------------- #
+# A real OpenSSH server, for ssh:// engines
+# --------------------------------------------------------------------------- #
+# `ssh_user` is one throw-away local account for the session (deleted at its end);
+# `ssh_server(**kw)` starts Debian's sshd for it (see `tests.support.sshd.SshServer`
+# for the keywords) and stops it after the test; `ssh_engine_host` lets that user's
+# remote `docker` use the session engine; `forbidden_socket` is a daemon socket the
+# user may not use.
+
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.support import sshd
+
+
+def _require_sshd() -> None:
+    ok, reason = sshd.can_run()
+    if not ok:
+        if _in_ci():
+            pytest.fail(f"CI=true but the test sshd cannot run: {reason}", pytrace=False)
+        pytest.skip(f"no test sshd: {reason}")
+
+
+@pytest.fixture(scope="session")
+def ssh_user() -> Iterator[sshd.TestUser]:
+    """A real local user with an ed25519 key, for the whole session."""
+    _require_sshd()
+    failure = ""
+    user = sshd.TestUser()
+    try:
+        user.create()  # deletes what it made when it fails
+    except sshd.SshdError as error:
+        failure = str(error)
+    if failure:
+        pytest.fail(f"the test user could not be made: {failure}", pytrace=False)
+    try:
+        yield user
+    finally:
+        user.delete()
+
+
+@pytest.fixture
+def ssh_server(ssh_user: sshd.TestUser) -> Iterator[Callable[..., sshd.SshServer]]:
+    """``ssh_server(docker_host=…, path=…, authorized=…)`` → a started `SshServer`
+    for `ssh_user`; every server it started is stopped after the test."""
+    started: list[sshd.SshServer] = []
+
+    def start(**options: object) -> sshd.SshServer:
+        server = sshd.SshServer(ssh_user, **options)  # type: ignore[arg-type]
+        started.append(server)
+        try:
+            return server.start()
+        except sshd.SshdError as error:
+            pytest.fail(f"the test sshd did not start: {error}", pytrace=False)
+
+    try:
+        yield start
+    finally:
+        for server in reversed(started):
+            server.stop()
+
+
+@pytest.fixture
+def ssh_engine_host(local_engine: LocalEngine, ssh_user: sshd.TestUser) -> str:
+    """The session engine's ``unix://`` address, usable by `ssh_user` (granted again
+    for every test: a restarted dockerd makes a fresh root-only socket)."""
+    local_engine.start_engine()  # an earlier test may have killed it
+    sshd.grant_engine_access(local_engine.socket_path, ssh_user)
+    return local_engine.docker_host
+
+
+@pytest.fixture
+def forbidden_socket() -> Iterator[str]:
+    """A listening unix socket only root may use: ``permission denied`` for `ssh_user`."""
+    with sshd.forbidden_socket() as path:
+        yield path
+
+
+@pytest.fixture
+def visible_dir() -> Iterator[Path]:
+    """A temp folder `ssh_user` can search (pytest's `tmp_path` is root-only)."""
+    with sshd.visible_dir() as path:
+        yield path
