@@ -230,7 +230,9 @@ def uses_host_network(engine: EngineInfo | None, system: str | None = None) -> b
     True only for a Linux engine running natively on a Linux host (dockerd, rootful or
     rootless Podman). False for Docker Desktop (by its source or socket), Colima, Rancher
     Desktop and Apple Container (all run containers in a VM), on macOS and Windows hosts,
-    and for an engine reached over TCP on another machine. ``system`` defaults to
+    and for an engine reached over TCP on another machine. An ``ssh://`` engine's host is
+    another machine too, but the gateway is reached through the SSH connection on that
+    host's own loopback: there host networking keeps the API port private to it. ``system`` defaults to
     ``platform.system()``; with no engine known the host system alone decides.
 
     Rootless *Docker* puts ``--network host`` in RootlessKit's namespace, which cannot
@@ -246,8 +248,6 @@ def uses_host_network(engine: EngineInfo | None, system: str | None = None) -> b
         return False
     if engine.os and engine.os.lower() != "linux":
         return False
-    if engine.url.startswith("ssh://"):
-        return False  # another machine: its loopback is not ours
     where = f"{engine.source} {engine.url}".lower()
     if any(marker in where for marker in _VM_MARKERS):
         return False

@@ -91,8 +91,8 @@ async def docker_with_image(local_engine: LocalEngine):
 
 @pytest.fixture
 async def pulled(local_engine: LocalEngine):
-    """The session engine with the test image pulled; every gateway container the test
-    made (any profile, any data dir) is removed after it."""
+    """The session engine with the test image pulled; every gateway container and volume
+    the test made (any profile, any data dir) is removed after it."""
     import json
 
     import aiodocker
@@ -107,6 +107,10 @@ async def pulled(local_engine: LocalEngine):
             all=True, filters=json.dumps({"label": [f"{LABEL_APP}=1"]}))
         for container in made:
             await container.delete(force=True)
+        # A gateway on a remote-mode engine keeps its profile in a labelled volume.
+        volumes = await docker.volumes.list(filters={"label": [f"{LABEL_APP}=1"]})
+        for volume in volumes.get("Volumes") or []:
+            await (await docker.volumes.get(volume["Name"])).delete()
     finally:
         await docker.close()
 

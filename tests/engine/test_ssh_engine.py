@@ -21,7 +21,7 @@ from hermes_tui.state import StepId, StepStatus
 from hermes_tui.ui.screens.dashboard import DashboardScreen
 from hermes_tui.ui.widgets.layer_bars import LayerBars
 from tests.engine.test_dashboard import gateway_line, wait_for
-from tests.engine.test_engine_screens import make, settle, text
+from tests.engine.test_engine_screens import make, text
 from tests.support import sshd
 from tests.support.states import at
 
@@ -41,6 +41,16 @@ def trusting(server: sshd.SshServer, monkeypatch, known_host: str = "ok") -> ssh
 
 async def check(url: str):
     return await probe(Candidate(SOURCE_FLAG, url), timeout=3.0)
+
+
+def shown(app, selector: str) -> str:
+    """The text of ``selector`` on the current screen, "" while it is not made yet."""
+    from textual.css.query import NoMatches
+
+    try:
+        return text(app, selector)
+    except NoMatches:
+        return ""
 
 
 def connections(server: sshd.SshServer) -> int:
@@ -117,10 +127,10 @@ async def test_refused_login_says_no_key_is_authorised(ssh_server, ssh_engine_ho
     assert "authorized_keys" in verdict.fix
 
 
-async def test_no_docker_on_the_remote_host(ssh_server, ssh_engine_host, monkeypatch, tmp_path):
-    empty = tmp_path / "bin"
+async def test_no_docker_on_the_remote_host(ssh_server, ssh_engine_host, monkeypatch,
+                                            visible_dir):
+    empty = visible_dir / "bin"  # a PATH without docker (the login shell is absolute)
     empty.mkdir()
-    sshd.make_traversable(empty)
     server = trusting(ssh_server(docker_host=ssh_engine_host, path=str(empty)), monkeypatch)
     verdict, info = await check(server.url)
     assert info is None and verdict.outcome is Outcome.MISSING
@@ -128,8 +138,8 @@ async def test_no_docker_on_the_remote_host(ssh_server, ssh_engine_host, monkeyp
     assert "Install Docker" in verdict.fix
 
 
-async def test_remote_daemon_not_running(ssh_server, monkeypatch, tmp_path):
-    gone = tmp_path / "gone.sock"
+async def test_remote_daemon_not_running(ssh_server, monkeypatch, visible_dir):
+    gone = visible_dir / "gone.sock"  # where the remote user can look: no socket there
     server = trusting(ssh_server(docker_host=f"unix://{gone}"), monkeypatch)
     verdict, info = await check(server.url)
     assert info is None and verdict.outcome is Outcome.REFUSED
@@ -161,8 +171,7 @@ async def test_runtime_and_pull_over_ssh_survive_a_connection_killed_mid_pull(
     image = throttled_registry.repository("1")
     app = make(data, docker_host=over_ssh.url, image=image)
     async with app.run_test(size=(100, 40)) as pilot:
-        await settle(app, pilot)
-        assert "--docker-host — ok" in text(app, "#runtime-probes")
+        await wait_for(pilot, lambda: "--docker-host — ok" in shown(app, "#runtime-probes"))
         assert "over SSH" in text(app, "#runtime-engine")
         assert app.state.engine_url == over_ssh.url
         await pilot.press("enter")
