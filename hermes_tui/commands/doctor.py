@@ -216,7 +216,7 @@ async def _gateway_check(settings: Settings, engine: EngineInfo, name: str) -> C
     except Exception as exc:  # noqa: BLE001 - any engine failure is this check's verdict
         return Check("gateway", "fail", f"cannot ask the engine about the gateway: {exc}",
                      "Check the engine, then run doctor again.")
-    box = container_name(name)
+    box = f"{container_name(name)} on {engine.place}"
     if not status.exists:
         return Check("gateway", "fail", f"{box} is not created",
                      f"Start it: hermes-tui setup --non-interactive --profile {name}, or press "

@@ -468,24 +468,31 @@ class Setup:
             raise StepFailed(NOT_STARTED, problem.what, problem.fix, problem.details) from error
         where = ""
         if status.api_port is not None:
-            where = f" at http://127.0.0.1:{status.api_port} ({status.health_detail or 'health not checked'})"
+            on = f" on {self.engine.remote}" if self.engine.remote else ""
+            where = (f" at http://127.0.0.1:{status.api_port}{on} "
+                     f"({status.health_detail or 'health not checked'})")
         self.finish(step, f"gateway {status.summary}{where} in {time.monotonic() - began:.1f} s")
-        for line in api_access_lines(gateway.profile_dir / ".env"):
+        for line in api_access_lines(gateway.profile_dir / ".env", self.engine):
             self.console.print(f"  {line}")
         self.console.print("Setup complete. Run hermes-tui for the dashboard, "
                            "hermes-tui status for a summary.")
 
 
-def api_access_lines(env_path: Path) -> list[str]:
-    """How to call the gateway's API, for plain output: the key stays in ``.env``, masked."""
+def api_access_lines(env_path: Path, engine: EngineInfo | None = None) -> list[str]:
+    """How to call the gateway's API, for plain output: the key stays in ``.env``, masked.
+    On a remote ``engine``, where the API is and how to reach it from here."""
     from hermes_tui.engine.api_server import KEY_ENV, read_api_server
+    from hermes_tui.engine.route import reach_hint
     from hermes_tui.paths import display_path
 
     api = read_api_server(env_path)
     if api is None:
         return []
+    remote = engine.remote if engine is not None else None
+    hint = reach_hint(engine, api.port)
     return [
-        f"API: {api.base_url} (OpenAI-compatible)",
+        f"API: {api.base_url} (OpenAI-compatible{', on ' + remote if remote else ''})",
+        *([f"     {hint}"] if hint else []),
         f"API key: {api.masked}, in {display_path(env_path)} as {KEY_ENV}",
         f'Try: curl -H "Authorization: Bearer ${KEY_ENV}" {api.base_url}/models',
     ]

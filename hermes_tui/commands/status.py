@@ -9,14 +9,15 @@ Works without an engine: the gateway state is then "unknown" and a note says why
       "current_profile": "bot" | null,
       "engine": {"reachable": true, "summary": "Docker 27.3.1 · API 1.47 · linux/amd64",
                  "url": "unix:///var/run/docker.sock", "source": "Docker socket",
-                 "note": null},
+                 "remote": null, "note": null},
       "profiles": [
         {
           "name": "bot",
           "current": true,
           "path": "/home/me/.local/share/hermes/profiles/bot",
           "gateway": {"state": "running", "exit_code": null, "health": "ok",
-                      "api_port": 8642, "restart_count": 0, "version": "0.19.0"},
+                      "api_port": 8642, "restart_count": 0, "version": "0.19.0",
+                      "engine": "this machine"},
           "channels": ["telegram"],
           "models": ["llama3.2:3b", "qwen2.5:7b"],
           "default_model": "llama3.2:3b",
@@ -33,7 +34,10 @@ hermes-agent), ``version`` the Hermes version it reported (null when not known);
 this data dir's gateways count, though other data dirs may share the engine. ``channels``: the wizard's choice for the current
 profile, the channels whose keys are set in ``.env`` for the others. ``models``,
 ``default_model`` and ``router_url`` are what the profile's ``config.yaml`` says (the
-router URL as Hermes calls it from its container). ``error`` says why a profile's files
+router URL as Hermes calls it from its container). ``engine.remote`` names the other
+machine an ``ssh://`` or ``tcp://`` engine runs on ("ops@host:22 over SSH", "host:2376
+over TLS"; null for this machine's socket), and each ``gateway.engine`` says where that
+profile's gateway runs ("this machine" or "remote host …"; null when no engine answered). ``error`` says why a profile's files
 could not be read (null when they could). ``engine.source`` says where the engine was
 found: "--docker-host", "DOCKER_HOST", "saved from last run" (``engine_url`` in
 ``wizard.toml``), a Docker context or a well-known socket; null when none answered.
@@ -76,9 +80,10 @@ async def _gateways(
     if engine is None:
         note = f"gateway state unknown: no container engine reachable ({diagnosis.headline})"
         return {"reachable": False, "summary": None, "url": None, "source": None,
-                "note": note}, None
+                "remote": None, "note": note}, None
     info = {"reachable": True, "summary": engine.summary, "url": engine.url,
-            "source": engine.source, "note": None}
+            "source": engine.source, "remote": engine.remote, "place": engine.place,
+            "note": None}
     from hermes_tui.engine.gateway import find_gateways
     from hermes_tui.engine.launch import engine_client
     from hermes_tui.engine.route import route_for
@@ -96,20 +101,22 @@ async def _gateways(
         return info, None
 
 
-def _gateway_json(status: GatewayStatus | None, known: bool) -> dict[str, Any]:
-    if not known:
+def _gateway_json(status: GatewayStatus | None, place: str | None) -> dict[str, Any]:
+    """``place``: where the engine runs (None when no engine answered)."""
+    if place is None:
         return {"state": "unknown", "exit_code": None, "health": None, "api_port": None,
-                "restart_count": None, "version": None}
+                "restart_count": None, "version": None, "engine": None}
     if status is None:
         return {"state": "missing", "exit_code": None, "health": None, "api_port": None,
-                "restart_count": 0, "version": None}
+                "restart_count": 0, "version": None, "engine": place}
     return {"state": status.state, "exit_code": status.exit_code, "health": status.health,
             "api_port": status.api_port, "restart_count": status.restart_count,
-            "version": status.version}
+            "version": status.version, "engine": place}
 
 
 def _profile_json(settings: Settings, state: WizardState, name: str,
-                  gateways: dict[str, GatewayStatus] | None) -> dict[str, Any]:
+                  gateways: dict[str, GatewayStatus] | None,
+                  place: str | None = None) -> dict[str, Any]:
     from hermes_tui.bridge.sync import ConfigError, read_synced
     from hermes_tui.envfile import read_env
 
@@ -135,7 +142,8 @@ def _profile_json(settings: Settings, state: WizardState, name: str,
         "name": name,
         "current": current,
         "path": str(path),
-        "gateway": _gateway_json((gateways or {}).get(name), gateways is not None),
+        "gateway": _gateway_json((gateways or {}).get(name),
+                                 place if gateways is not None else None),
         "channels": channels,
         "models": models,
         "default_model": default,
@@ -150,11 +158,12 @@ async def collect(settings: Settings, state: WizardState) -> dict[str, Any]:
     from hermes_tui.profile import profile_names
 
     names = profile_names(settings.paths.profiles)
+    place = engine.pop("place", None)
     return {
         "data_dir": str(settings.paths.root),
         "current_profile": state.profile,
         "engine": engine,
-        "profiles": [_profile_json(settings, state, n, gateways) for n in names],
+        "profiles": [_profile_json(settings, state, n, gateways, place) for n in names],
     }
 
 
@@ -184,6 +193,8 @@ def print_text(console: Console, data: dict[str, Any]) -> None:
     console.print(f"Data dir  {data['data_dir']}")
     if engine["summary"]:
         console.print(f"Engine    {engine['summary']} ({engine['source']}: {engine['url']})")
+        if engine["remote"]:
+            console.print(f"Host      {engine['remote']} (another machine)")
     else:
         console.print("Engine    not reachable")
     if engine["note"]:
@@ -200,6 +211,7 @@ def print_text(console: Console, data: dict[str, Any]) -> None:
         models = profile["models"]
         rows = [
             ("Gateway", _gateway_text(profile["gateway"])),
+            *([("Runs on", profile["gateway"]["engine"])] if profile["gateway"]["engine"] else []),
             ("Channels", ", ".join(names) or "none"),
             ("Models", ", ".join(models) if models else "none synced"),
             ("Default", profile["default_model"] or "none"),

@@ -91,6 +91,28 @@ class TcpRoute(ApiRoute):
         return f"TcpRoute({self.host!r})"
 
 
+def reach_hint(engine: EngineInfo | None, port: int) -> str | None:
+    """How a person on this machine calls a remote gateway's API at ``port`` (None when
+    it is on this machine): an SSH tunnel for ``ssh://`` (the port stays on that host's
+    loopback), the engine host's address for a non-loopback ``tcp://`` engine."""
+    if engine is None:
+        return None
+    parts = urlsplit(engine.url)
+    if parts.scheme == "ssh":
+        from hermes_tui.engine.ssh import parse_ssh_url
+
+        try:
+            target = parse_ssh_url(engine.url)
+        except ValueError:
+            return None
+        at = f"-p {target.port} " if target.port else ""
+        return (f"from here: ssh -NL {port}:127.0.0.1:{port} {at}{target.destination}, "
+                "then the URL above")
+    if parts.scheme in _TCP_SCHEMES and not is_loopback_host(parts.hostname or ""):
+        return f"from here: http://{url_host(parts.hostname or '')}:{port}/v1"
+    return None
+
+
 def route_for(engine: EngineInfo | None) -> ApiRoute:
     """The route to ``engine``'s gateways (the local one when ``engine`` is None)."""
     if engine is None:
@@ -112,6 +134,7 @@ __all__ = [
     "ApiRoute",
     "TcpRoute",
     "engine_is_remote",
+    "reach_hint",
     "route_for",
     "url_host",
 ]

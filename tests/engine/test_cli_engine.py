@@ -205,6 +205,7 @@ def test_setup_runs_every_step_on_a_real_engine_and_leaves_a_healthy_gateway(
     assert bot["router_url"] == router.url
     assert bot["gateway"]["state"] == "running" and bot["gateway"]["health"] == "ok"
     assert bot["gateway"]["version"] == "0.19.0"
+    assert bot["gateway"]["engine"] == "this machine" and data["engine"]["remote"] is None
     assert bot["gateway"]["api_port"] == int(values["API_SERVER_PORT"])
     assert TOKEN not in status.stdout and key not in status.stdout
 

@@ -236,6 +236,30 @@ async def test_completion_and_dashboard_over_ssh_reach_a_healthy_gateway_from_a_
     mounts = _inspect(pulled, "hermes-remote-bot")["Mounts"]
     assert [m["Type"] for m in mounts] == ["volume"], mounts
 
+    # status and doctor, in their own processes, say the gateway runs on the remote host.
+    where = f"remote host {over_ssh.destination}:{over_ssh.port} over SSH"
+    status = _cli(data, over_ssh.url, pulled.image, "status", "--json")
+    assert status.returncode == 0, status.stderr
+    report = json.loads(status.stdout)
+    (bot,) = report["profiles"]
+    assert bot["gateway"]["state"] == "running" and bot["gateway"]["health"] == "ok"
+    assert bot["gateway"]["engine"] == where
+    assert report["engine"]["remote"] == where.removeprefix("remote host ")
+    doctor = _cli(data, over_ssh.url, pulled.image, "doctor", "--profile", "remote-bot")
+    assert f"hermes-remote-bot on {where} running" in doctor.stdout, doctor.stdout
+
+
+def _cli(data: Paths, url: str, image: str, *args: str):
+    import os
+    import subprocess
+    import sys
+
+    environ = dict(os.environ, HOME=str(data.root / "home"))  # HERMES_TUI_SSH_CONFIG set
+    argv = [sys.executable, "-m", "hermes_tui.cli", "--data-dir", str(data.root),
+            "--docker-host", url, "--image", image, *args]
+    return subprocess.run(argv, env=environ, capture_output=True, text=True, timeout=180,
+                          stdin=subprocess.DEVNULL, check=False)
+
 
 def _env(data: Paths, profile: str) -> dict[str, str]:
     from hermes_tui.envfile import read_env

@@ -29,7 +29,8 @@ from tests.unit.conftest import REPO, child_env
 
 NO_ENGINE = "unix:///nonexistent/hermes-tui-test/docker.sock"
 ESCAPE = re.compile(r"\x1b\[")
-GATEWAY_KEYS = {"state", "exit_code", "health", "api_port", "restart_count", "version"}
+GATEWAY_KEYS = {"state", "exit_code", "health", "api_port", "restart_count", "version",
+                "engine"}
 PROFILE_KEYS = {"name", "current", "path", "gateway", "channels", "models", "default_model",
                 "router_url", "error"}
 
@@ -278,6 +279,8 @@ def test_status_json_lists_every_profile_in_the_documented_shape_without_an_engi
         assert set(profile) == PROFILE_KEYS
         assert set(profile["gateway"]) == GATEWAY_KEYS
         assert profile["gateway"]["state"] == "unknown"
+        assert profile["gateway"]["engine"] is None  # no engine: nowhere known
+    assert data["engine"]["remote"] is None
     assert bot == {
         "name": "bot", "current": True, "path": str(tmp_path / "profiles" / "bot"),
         "gateway": bot["gateway"], "channels": ["telegram"], "models": ["llama3", "qwen"],

@@ -155,7 +155,7 @@ def scene(paths: Paths, other: Paths, healthy: int, impostor: int) -> tuple[
                 port: int | None = None, restarts: int = 0,
                 version: str | None = None) -> dict[str, Any]:
         return {"state": state, "exit_code": exit_code, "health": health, "api_port": port,
-                "restart_count": restarts, "version": version}
+                "restart_count": restarts, "version": version, "engine": "this machine"}
 
     for name in PROFILES[:10]:
         containers.append(container(paths, name, "running", port=healthy))

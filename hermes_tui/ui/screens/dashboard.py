@@ -31,7 +31,7 @@ from hermes_tui.problem import Problem
 from hermes_tui.state import STEP_ORDER, STEP_TITLES, StepId, step_number
 from hermes_tui.ui.screens.base import ReportsWorkerFailures
 from hermes_tui.ui.stylesheets import stylesheet
-from hermes_tui.ui.widgets.api_access import KEY_BINDINGS, ApiAccess, RevealsApiKey
+from hermes_tui.ui.widgets.api_access import KEY_BINDINGS, ApiAccess, RevealsApiKey, engine_line
 from hermes_tui.ui.widgets.gateway_stats import GatewayStats
 from hermes_tui.ui.widgets.problem_view import ProblemView
 from hermes_tui.ui.widgets.status_line import StatusLine
@@ -200,7 +200,7 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
             ("Router", state.router_url or "not set: re-run step 5 (w)"),
             ("Models", profile_models(folder)),
             ("Image", state.image_ref or self.app.settings.image),
-            ("Engine", state.engine_summary or "unknown"),
+            ("Engine", engine_line(state.engine_summary, state.engine_url) or "unknown"),
         ]
         self.query_one("#dash-details", Static).update(label_table(rows))
 

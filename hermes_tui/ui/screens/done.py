@@ -26,7 +26,7 @@ from hermes_tui.ui.glyphs import mark
 from hermes_tui.ui.help_text import HELP
 from hermes_tui.ui.screens.base import StepScreen
 from hermes_tui.ui.stylesheets import stylesheet
-from hermes_tui.ui.widgets.api_access import KEY_BINDINGS, ApiAccess, RevealsApiKey
+from hermes_tui.ui.widgets.api_access import KEY_BINDINGS, ApiAccess, RevealsApiKey, engine_line
 from hermes_tui.ui.widgets.problem_view import ProblemView
 from hermes_tui.ui.widgets.status_line import StatusLine
 from hermes_tui.ui.widgets.summary import LabelTable
@@ -97,7 +97,7 @@ class DoneScreen(RevealsApiKey, StepScreen):
         if state.image_digest:
             image += f"\n@{state.image_digest}"
         details = [
-            ("Engine", state.engine_summary or "not found yet"),
+            ("Engine", engine_line(state.engine_summary, state.engine_url) or "not found yet"),
             ("Image", image),
             ("Profile", f"{state.profile}  ({display_path(profile_dir)}/)" if profile_dir else "none yet"),
             ("Channels", ", ".join(names) if names else "none (add later)"),

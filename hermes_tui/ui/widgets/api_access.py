@@ -8,6 +8,7 @@ Screens bind ``k`` with `KEY_BINDINGS` and flip `ApiAccess.revealed`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,12 +21,25 @@ from textual.widgets import Static
 from hermes_tui.engine.api_server import KEY_ENV, ApiServer, read_api_server
 from hermes_tui.paths import display_path
 
+if TYPE_CHECKING:
+    from hermes_tui.engine.detect import EngineInfo
+
 #: Two bindings on one key: the screen's check_action hides the one that does not apply, so
 #: the footer reads "Show key" or "Hide key" and k runs the visible one.
 KEY_BINDINGS = [
     Binding("k", "show_key", "Show key", id="show-api-key"),
     Binding("k", "hide_key", "Hide key", id="hide-api-key"),
 ]
+
+
+def engine_line(summary: str | None, url: str | None) -> str | None:
+    """The engine row of Completion and the dashboard: its summary, and the address when
+    it is another machine's (``ssh://``, ``tcp://``)."""
+    if not summary:
+        return None
+    if url and not url.startswith("unix://") and "://" in url:
+        return f"{summary} at {url}"
+    return summary
 
 
 class RevealsApiKey:
@@ -45,7 +59,10 @@ class RevealsApiKey:
         """The API block from the profile's .env (a few lines: read on the loop)."""
         env_path = self.api_env_path()
         if env_path is not None:
-            self.has_key = self.query_one(ApiAccess).load(env_path) is not None  # type: ignore[attr-defined]
+            block = self.query_one(ApiAccess)  # type: ignore[attr-defined]
+            diagnosis = getattr(self.app, "diagnosis", None)  # type: ignore[attr-defined]
+            block.engine = diagnosis.engine if diagnosis is not None else None
+            self.has_key = block.load(env_path) is not None
 
     def watch_key_shown(self, shown: bool) -> None:
         self.query_one(ApiAccess).revealed = shown  # type: ignore[attr-defined]
@@ -112,6 +129,8 @@ class ApiAccess(Vertical):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.api: ApiServer | None = None
+        #: The engine the gateway runs on: a remote one changes where the API is.
+        self.engine: EngineInfo | None = None
         self.display = False
 
     def compose(self) -> ComposeResult:
@@ -156,16 +175,24 @@ class ApiAccess(Vertical):
         """The lines whose layout depends on the width (known only after a layout)."""
         if self.api is None:
             return
+        from hermes_tui.engine.route import reach_hint
+
         url = self.query_one("#api-url", Static)
-        note = "  OpenAI-compatible, this machine only"
+        remote = self.engine.remote if self.engine is not None else None
+        note = f"  OpenAI-compatible, on {remote}" if remote else (
+            "  OpenAI-compatible, this machine only")
         width = url.content_region.width
-        url.update(Content.assemble(self.api.base_url, (note, "$text-muted"))
-                   if _fits(self.api.base_url + note, width) else self.api.base_url)
+        shown = (Content.assemble(self.api.base_url, (note, "$text-muted"))
+                 if _fits(self.api.base_url + note, width) else Content(self.api.base_url))
+        hint = reach_hint(self.engine, self.api.port)
+        if hint:
+            shown = Content.assemble(shown, "\n", (hint, "$text-muted"))
+        url.update(shown)
         call = self.query_one("#api-call", Static)
         call.update(example_call(self.api.base_url, call.content_region.width))
 
     def _relayout(self) -> None:
-        if self.api is not None:
+        if self.api is not None and self.is_attached:  # the screen may be gone by now
             self._show_key()
             self._show_url_and_call()
 
