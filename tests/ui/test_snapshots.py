@@ -40,6 +40,15 @@ def test_runtime_no_engine(snap_compare, make_app, size):
     assert snap_compare(make_app(), terminal_size=size, run_before=settle)
 
 
+def test_runtime_ssh_host_unreachable(snap_compare, make_app, tmp_path, monkeypatch, size):
+    """A real ssh client against loopback port 1, where nothing listens: refused at once."""
+    config = tmp_path / "ssh_config"  # none of root's ~/.ssh/config
+    config.write_text("Host *\n  GlobalKnownHostsFile /dev/null\n")
+    monkeypatch.setenv("HERMES_TUI_SSH_CONFIG", str(config))
+    app = make_app(docker_host="ssh://ops@127.0.0.1:1")
+    assert snap_compare(app, terminal_size=size, run_before=settle)
+
+
 def test_profile_empty(snap_compare, make_app, size):
     assert snap_compare(make_app(at(StepId.PROFILE)), terminal_size=size, run_before=settle)
 
