@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import secrets
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,7 +126,7 @@ def choose_api_port(
     start: int = DEFAULT_API_PORT,
     taken: Mapping[int, str] | None = None,
     own_port: int | None = None,
-    probe: bool = True,
+    probe: bool | Callable[[int], bool] = True,
 ) -> int:
     """The API server port ``profile`` should use; nothing is written.
 
@@ -134,7 +134,8 @@ def choose_api_port(
     data dir), read by `engine.gateway.engine_ports`. ``own_port``: the port this profile's
     own running gateway listens on (it is busy because of us, so it is not bind-tested).
     ``probe``: bind-test candidates on this host's loopback — right when the engine
-    shares this host's network, pointless for a remote engine.
+    shares this host's network, pointless for a remote engine; a callable (port → free?)
+    asks the engine's host instead (an ``ssh://`` engine: `SshConnection.port_is_free`).
 
     The profile keeps the port in its ``.env`` unless another profile records it, the
     engine holds it for someone else, or (when not its own gateway's) something listens
@@ -149,7 +150,9 @@ def choose_api_port(
     def usable(port: int) -> bool:
         if port in blocked:
             return False
-        return not probe or port == own_port or port_is_free(port)
+        if not probe or port == own_port:
+            return True
+        return probe(port) if callable(probe) else port_is_free(port)
 
     if current is not None and usable(current):
         return current
@@ -206,7 +209,7 @@ def ensure_api_server(
     start: int = DEFAULT_API_PORT,
     taken: Mapping[int, str] | None = None,
     own_port: int | None = None,
-    probe: bool = True,
+    probe: bool | Callable[[int], bool] = True,
 ) -> ApiServer:
     """Turn the profile's API server on, with its own port and a key, in its ``.env``.
 

@@ -263,7 +263,7 @@ def remote_place(url: str, tls: TLSFiles | None = None) -> str | None:
     """See `EngineInfo.remote`."""
     parts = urlsplit(url)
     if parts.scheme == "ssh":
-        from hermes_tui.engine.ssh import parse_ssh_url
+        from hermes_tui.engine.ssh_diagnosis import parse_ssh_url
 
         try:
             return f"{parse_ssh_url(url).display} over SSH"

@@ -126,6 +126,17 @@ def engine_on_this_host(engine: EngineInfo) -> bool:
     return True
 
 
+def _port_probe(engine: EngineInfo) -> bool | Callable[[int], bool]:
+    """How to tell a free API port: a bind test here for an engine on this host, a test
+    through the SSH connection for an ``ssh://`` one (the gateway shares that host's
+    network), none for a ``tcp://`` engine elsewhere (only its containers are known)."""
+    if engine.url.startswith("ssh://"):
+        from hermes_tui.engine.ssh import connection_for
+
+        return connection_for(engine.url).port_is_free
+    return engine_on_this_host(engine)
+
+
 @dataclass(frozen=True)
 class ProfileGateway:
     paths: Paths
@@ -170,7 +181,7 @@ class ProfileGateway:
                 self.profile,
                 taken=taken,
                 own_port=own.api_port if ours and own.running else None,
-                probe=engine_on_this_host(self.engine),
+                probe=_port_probe(self.engine),
             )
         except ApiServerError as exc:
             raise GatewayError(exc.message, exc.fix) from exc

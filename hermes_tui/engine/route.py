@@ -99,7 +99,7 @@ def reach_hint(engine: EngineInfo | None, port: int) -> str | None:
         return None
     parts = urlsplit(engine.url)
     if parts.scheme == "ssh":
-        from hermes_tui.engine.ssh import parse_ssh_url
+        from hermes_tui.engine.ssh_diagnosis import parse_ssh_url
 
         try:
             target = parse_ssh_url(engine.url)

@@ -32,7 +32,6 @@ import asyncio
 import atexit
 import contextlib
 import os
-import re
 import shutil
 import signal
 import socket
@@ -40,14 +39,23 @@ import subprocess
 import tempfile
 import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
 
 from hermes_tui.engine.route import LOOPBACK, ApiRoute
-from hermes_tui.problem import Problem, ProblemError
+from hermes_tui.engine.ssh_diagnosis import (
+    OPENSSH_INSTALL,
+    SshError,
+    SshFailure,
+    SshTarget,
+    classify_connect,
+    classify_dial,
+    dropped,
+    last_line,
+    offered_key,
+    parse_ssh_url,
+)
+from hermes_tui.problem import Problem
 
 if TYPE_CHECKING:
     from hermes_tui.engine.detect import EngineInfo
@@ -58,240 +66,6 @@ SSH_CONFIG_ENV = "HERMES_TUI_SSH_CONFIG"
 CONNECT_TIMEOUT = 15.0
 _RELAY_CHUNK = 256 * 1024
 _STDERR_KEPT = 4000
-
-OPENSSH_INSTALL = (
-    "Install the OpenSSH client (Debian/Ubuntu: sudo apt install openssh-client; macOS "
-    "has it)."
-)
-
-
-class SshFailure(StrEnum):
-    NO_CLIENT = "no ssh client"
-    BAD_ADDRESS = "invalid ssh address"
-    UNREACHABLE = "host unreachable"
-    HOST_KEY_UNKNOWN = "host key unknown"
-    HOST_KEY_CHANGED = "host key changed"
-    AUTH_REFUSED = "authentication refused"
-    NO_DOCKER = "no docker on the remote host"
-    DAEMON_DOWN = "remote daemon not running"
-    DAEMON_FORBIDDEN = "remote user may not use the daemon"
-    DROPPED = "connection dropped"
-    OTHER = "ssh failed"
-
-
-class SshError(ProblemError):
-    """Reaching an engine over SSH failed; ``kind`` says how, the problem says what to do."""
-
-    def __init__(self, kind: SshFailure, problem: Problem) -> None:
-        super().__init__(problem)
-        self.kind = kind
-
-
-# --------------------------------------------------------------------------------------------
-# Addresses
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SshTarget:
-    """Where ``ssh://[user@]host[:port]`` points; unset parts are left to ssh_config."""
-
-    host: str
-    user: str | None = None
-    port: int | None = None
-
-    @property
-    def destination(self) -> str:
-        return f"{self.user}@{self.host}" if self.user else self.host
-
-    @property
-    def display(self) -> str:
-        """How the user wrote it, without the scheme: ``user@host:port``."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        where = f"{self.user}@{host}" if self.user else host
-        return f"{where}:{self.port}" if self.port else where
-
-    @property
-    def port_args(self) -> list[str]:
-        return ["-p", str(self.port)] if self.port else []
-
-    def ssh_command(self, *words: str) -> str:
-        """The plain ``ssh`` command a user can run to try the same thing by hand."""
-        port = f" -p {self.port}" if self.port else ""
-        tail = (" " + " ".join(words)) if words else ""
-        return f"ssh{port} {self.destination}{tail}"
-
-
-def parse_ssh_url(url: str) -> SshTarget:
-    """``ssh://[user@]host[:port]`` → `SshTarget`; ValueError (its message for the user)
-    for anything the docker CLI would refuse too: no host, a password, a path or query."""
-    parts = urlsplit(url.strip())
-    if parts.scheme != "ssh":
-        raise ValueError(f"{url!r} is not an ssh:// address.")
-    if parts.password is not None:
-        raise ValueError(
-            f"{_redact(url)} holds a password: ssh:// engines log in with keys or the agent."
-        )
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ValueError(
-            f"{url!r} has something after the host; write ssh://[user@]host[:port]."
-        )
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"{url!r} has an invalid port ({exc}).") from exc
-    host = parts.hostname or ""
-    if not host or host.startswith("-"):
-        raise ValueError(f"{url!r} names no host; write ssh://[user@]host[:port].")
-    user = unquote(parts.username) if parts.username else None
-    if user is not None and (not user or user.startswith("-")):
-        raise ValueError(f"{url!r} has an invalid user name.")
-    return SshTarget(host=host, user=user, port=port)
-
-
-def _redact(url: str) -> str:
-    return re.sub(r"(//[^:/@]*):[^@/]*@", r"\1:•••@", url)
-
-
-# --------------------------------------------------------------------------------------------
-# Reading what OpenSSH and the remote docker said
-# --------------------------------------------------------------------------------------------
-
-_FINGERPRINT = re.compile(r"\b(SHA256:[A-Za-z0-9+/=]{20,}|MD5:[0-9a-f:]{20,})")
-_KEY_TYPE = re.compile(r"\b(ED25519|ECDSA|RSA|DSA)\b")
-_SERVER_KEY = re.compile(r"Server host key: (\S+) (SHA256:\S+)")
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    interesting = [line for line in lines if not line.startswith(("debug", "@@@", "Warning:"))]
-    return (interesting or lines or [""])[-1]
-
-
-def known_hosts_name(target: SshTarget) -> str:
-    """How known_hosts names the host: ``[host]:port`` for a port other than 22."""
-    if target.port and target.port != 22:
-        return f"[{target.host}]:{target.port}"
-    return target.host
-
-
-def classify_connect(target: SshTarget, stderr: str, code: int | None,
-                     fingerprint: str | None = None) -> SshError:
-    """Why the SSH connection itself failed, from ``ssh``'s own words."""
-    low = stderr.lower()
-    who = target.display
-    try_it = target.ssh_command()
-    if "remote host identification has changed" in low or "host key for" in low and (
-        "has changed" in low
-    ):
-        match = _FINGERPRINT.search(stderr)
-        key_type = _KEY_TYPE.search(stderr)
-        offending = re.search(r"Offending \S+ key in (\S+?):(\d+)", stderr)
-        name = known_hosts_name(target)
-        if offending:
-            remove = (f"remove the old entry ({offending.group(1)}, line {offending.group(2)}): "
-                      f"ssh-keygen -f {offending.group(1)} -R '{name}'")
-        else:
-            remove = f"remove the old entry: ssh-keygen -R '{name}'"
-        shown = match.group(1) if match else "(not shown)"
-        return SshError(SshFailure.HOST_KEY_CHANGED, Problem(
-            f"The host key of {who} has CHANGED since it was trusted: the host now presents "
-            f"{key_type.group(1) + ' key ' if key_type else 'the key '}{shown}. This can be a "
-            "reinstalled server, or someone intercepting the connection.",
-            "Ask the host's administrator for its real fingerprint. Only if it matches, "
-            f"{remove}; then run {try_it} once and accept the new key.",
-            subject=f"ssh://{who}",
-        ))
-    if "host key verification failed" in low or "no " in low and "host key is known" in low:
-        key = fingerprint or "(run the command below to see it)"
-        return SshError(SshFailure.HOST_KEY_UNKNOWN, Problem(
-            f"{who} is not a known host: its host key {key} is in none of your "
-            "known_hosts files, and hermes-tui never accepts a key on its own.",
-            f"Compare that fingerprint with the one the host's administrator gives you "
-            f"(on the host: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub). If it "
-            f"matches, run {try_it} once and answer yes, then try again.",
-            subject=f"ssh://{who}",
-        ))
-    if "permission denied (" in low or "too many authentication failures" in low:
-        methods = re.search(r"Permission denied \(([^)]*)\)", stderr)
-        return SshError(SshFailure.AUTH_REFUSED, Problem(
-            f"{who} refused the login"
-            + (f" (it accepts: {methods.group(1)})" if methods else "")
-            + ": none of your SSH keys is authorised for that user.",
-            "Load your key into the agent (ssh-add), name it in ~/.ssh/config (IdentityFile), "
-            f"or add your public key to the remote user's ~/.ssh/authorized_keys; check with "
-            f"{try_it} true. Passwords cannot be typed here: hermes-tui logs in without "
-            "prompts.",
-            subject=f"ssh://{who}",
-        ))
-    unreachable = (
-        "connection refused", "could not resolve hostname", "no route to host",
-        "connection timed out", "network is unreachable", "operation timed out",
-        "name or service not known", "temporary failure in name resolution",
-    )
-    if any(marker in low for marker in unreachable):
-        return SshError(SshFailure.UNREACHABLE, Problem(
-            f"Cannot reach {who} over SSH: {_last_line(stderr)}",
-            f"Check the host name and port, that the host is up and that its SSH server "
-            f"runs and is not blocked by a firewall; try {try_it} true.",
-            subject=f"ssh://{who}",
-        ))
-    said = _last_line(stderr) or f"ssh exited with code {code}"
-    return SshError(SshFailure.OTHER, Problem(
-        f"The SSH connection to {who} failed: {said}",
-        f"Try {try_it} true to see the full message.",
-        subject=f"ssh://{who}",
-    ))
-
-
-def classify_dial(target: SshTarget, stderr: str, code: int | None) -> SshError:
-    """Why ``docker system dial-stdio`` failed on the remote host, from what it said."""
-    low = stderr.lower()
-    who = target.display
-    said = _last_line(stderr)
-    if code == 127 or "docker: not found" in low or "command not found" in low:
-        return SshError(SshFailure.NO_DOCKER, Problem(
-            f"{who} has no docker command for the SSH login ({said or 'exit code 127'}).",
-            "Install Docker on that host (https://docs.docker.com/engine/install/), or make "
-            "sure docker is on the PATH of non-interactive SSH sessions there.",
-            subject=f"ssh://{who}",
-        ))
-    if "permission denied" in low:
-        return SshError(SshFailure.DAEMON_FORBIDDEN, Problem(
-            f"The user on {who} may not use its Docker daemon: {said}",
-            f"On {target.host}: sudo usermod -aG docker {target.user or '<user>'}, then "
-            "connect again (group changes apply to new logins). Rootless Docker for that user "
-            "works too (DOCKER_HOST in its environment).",
-            subject=f"ssh://{who}",
-        ))
-    if any(marker in low for marker in (
-        "cannot connect to the docker daemon", "no such file or directory",
-        "connection refused", "is the docker daemon running",
-    )):
-        return SshError(SshFailure.DAEMON_DOWN, Problem(
-            f"The Docker daemon on {who} is not running: {said}",
-            f"Start it on that host: {target.ssh_command('sudo systemctl start docker')} "
-            "(or start Docker Desktop there), then try again.",
-            subject=f"ssh://{who}",
-        ))
-    if code == 255:
-        return dropped(target, said)
-    return SshError(SshFailure.OTHER, Problem(
-        f"docker system dial-stdio failed on {who}: {said or f'exit code {code}'}",
-        f"Run {target.ssh_command('docker', 'version')} to see what the remote docker says.",
-        subject=f"ssh://{who}",
-    ))
-
-
-def dropped(target: SshTarget, said: str = "") -> SshError:
-    return SshError(SshFailure.DROPPED, Problem(
-        f"The SSH connection to {target.display} dropped"
-        + (f" ({said})." if said else "."),
-        "Press r to retry: hermes-tui connects again (a pull resumes with the layers the "
-        "engine already has). If it keeps dropping, check the network to that host.",
-        subject=f"ssh://{target.display}",
-    ))
-
 
 # --------------------------------------------------------------------------------------------
 # The connection
@@ -448,8 +222,7 @@ class SshConnection:
                 _, err = await process.communicate()
         except (OSError, TimeoutError):
             return None
-        match = _SERVER_KEY.search(err.decode("utf-8", "replace"))
-        return f"{match.group(2)} ({match.group(1)})" if match else None
+        return offered_key(err.decode("utf-8", "replace"))
 
     def socket_path(self) -> str:
         """The running event loop's bridge socket (made on first use): a unix socket in the
@@ -480,13 +253,45 @@ class SshConnection:
         if process.returncode != 0:
             raise SshError(SshFailure.OTHER, Problem(
                 f"Could not forward a local port to port {remote_port} on "
-                f"{self.target.display}: {_last_line(err.decode('utf-8', 'replace'))}",
+                f"{self.target.display}: {last_line(err.decode('utf-8', 'replace'))}",
                 "Allow TCP forwarding for this user on the host (AllowTcpForwarding in its "
                 "sshd_config).",
                 subject=f"ssh://{self.target.display}",
             ))
         self._forwards[remote_port] = (local, self._generation)
         return local
+
+    def port_is_free(self, port: int, timeout: float = 10.0) -> bool:
+        """Whether nothing listens on 127.0.0.1:``port`` of the remote host (blocking: for a
+        worker thread). A stdio forward (``ssh -W``) over the master connection: a channel
+        that opens (or no verdict in time) means taken; the host refusing the connection
+        means free. Over a master, the refusal's words ("connect failed") are the master's:
+        they are read from its log, so a session refused for another reason (sshd's
+        MaxSessions) is not taken for a free port."""
+        if not self.alive:
+            return True  # no connection to ask through: the engine's listing decides
+        log = self._folder / "master.log"
+        try:
+            before = log.stat().st_size
+        except OSError:
+            before = 0
+        argv = [*self._base(_ssh_binary()), "-o", "ControlMaster=no",
+                "-W", f"127.0.0.1:{port}", "--", self.target.destination]
+        try:
+            done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                                  timeout=timeout, check=False, start_new_session=True)
+        except subprocess.TimeoutExpired:
+            return False
+        if done.returncode == 0:
+            return False
+        try:
+            with open(log, "rb") as master:
+                master.seek(before)
+                said = master.read().decode("utf-8", "replace")
+        except OSError:
+            said = ""
+        said += done.stderr.decode("utf-8", "replace")
+        return "connect failed" in said.lower()
 
     def drop(self) -> None:
         """End the master connection (the next request connects again)."""
@@ -619,7 +424,7 @@ class _Bridge:
             stderr = (await errors).decode("utf-8", "replace")
             if code not in (0, -signal.SIGTERM) or (not relayed and stderr.strip()):
                 if relayed or not owner.alive:
-                    owner.last_failure = dropped(owner.target, _last_line(stderr))
+                    owner.last_failure = dropped(owner.target, last_line(stderr))
                 else:
                     owner.last_failure = classify_dial(owner.target, stderr, code)
         finally:

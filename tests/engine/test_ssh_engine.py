@@ -271,3 +271,17 @@ def _inspect(engine, name: str) -> dict:
     status, body = engine.engine_request("GET", f"/containers/{name}/json")
     assert status == 200, body
     return json.loads(body)
+
+
+async def test_api_port_taken_on_the_remote_host_is_seen_through_the_connection(over_ssh):
+    import asyncio
+    import socket
+
+    connection = connection_for(over_ssh.url)
+    await connection.connect()
+    with socket.socket() as held:  # the "remote" host is this one: hold a port there
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        assert not await asyncio.to_thread(connection.port_is_free, port)
+    assert await asyncio.to_thread(connection.port_is_free, port)

@@ -169,6 +169,26 @@ def test_no_bind_test_for_an_engine_on_another_host(
     assert choose_api_port(profiles, "alpha", start=start, probe=False) == start
 
 
+def test_an_engine_host_that_answers_for_its_ports_is_asked_instead_of_this_one(
+    profiles: Path, listening: list[socket.socket]
+) -> None:
+    """An ssh:// engine's host is asked through the connection (a callable probe): a port
+    busy here is no reason to skip it, one busy there is."""
+    start = free_run()
+    listen(listening, start)  # busy here, free "there"
+    make_profile(profiles, "alpha")
+    asked: list[int] = []
+
+    def remote_free(port: int) -> bool:
+        asked.append(port)
+        return port != start + 1  # busy on the engine's host
+
+    assert choose_api_port(profiles, "alpha", start=start, probe=remote_free) == start
+    asked.clear()
+    assert choose_api_port(profiles, "alpha", start=start + 1, probe=remote_free) == start + 2
+    assert asked == [start + 1, start + 2]
+
+
 def test_no_port_left_is_a_problem_with_a_fix(profiles: Path) -> None:
     make_profile(profiles, "alpha")
     with pytest.raises(ApiServerError) as caught:

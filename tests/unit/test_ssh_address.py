@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hermes_tui.engine.detect import Candidate, candidates, probe
-from hermes_tui.engine.ssh import (
+from hermes_tui.engine.ssh_diagnosis import (
     SshFailure,
     SshTarget,
     classify_connect,
