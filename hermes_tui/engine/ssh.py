@@ -36,6 +36,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import weakref
 from collections.abc import Mapping
@@ -314,12 +315,26 @@ class SshConnection:
 def _spawn(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
     """Start the master connection, its messages going to ``log``. It is not the event
     loop's child (it outlives a loop: ``setup`` runs several), and it gets its own session:
-    no terminal to prompt on, and Ctrl+C in the app's terminal does not reach it."""
+    no terminal to prompt on, and Ctrl+C in the app's terminal does not reach it. On Linux
+    it is also told to end with this process, so even a killed hermes-tui leaves no SSH
+    connection behind (elsewhere `close_all` at exit ends it)."""
     with open(log, "wb") as sink:
         return subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=sink,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=_end_with_parent,  # noqa: PLW1509
         )
+
+
+def _end_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the parent dies (Linux's PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _read_tail(path: Path) -> str:

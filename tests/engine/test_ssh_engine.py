@@ -285,3 +285,40 @@ async def test_api_port_taken_on_the_remote_host_is_seen_through_the_connection(
         port = held.getsockname()[1]
         assert not await asyncio.to_thread(connection.port_is_free, port)
     assert await asyncio.to_thread(connection.port_is_free, port)
+
+
+def test_a_killed_hermes_tui_leaves_no_ssh_connection_behind(over_ssh):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import asyncio, sys, time\n"
+        "from hermes_tui.engine.ssh import connection_for\n"
+        "c = connection_for(sys.argv[1])\n"
+        "asyncio.run(c.connect())\n"
+        "print(c.master_pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script, over_ssh.url],
+                             stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+    try:
+        master = int(child.stdout.readline())
+        os.kill(master, 0)  # the master runs
+        assert connections(over_ssh) == 1
+        child.send_signal(signal.SIGKILL)  # no atexit, no cleanup of any kind
+        child.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                os.kill(master, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"the ssh master {master} outlived the killed hermes-tui by 30 s")
+    finally:
+        child.kill()
+        child.wait()
