@@ -79,6 +79,17 @@ async def test_engine_over_ssh_is_found_and_every_request_shares_one_connection(
     assert connections(over_ssh) == 1
 
 
+async def test_docker_context_with_an_ssh_endpoint_reaches_the_engine(over_ssh, tmp_path):
+    from hermes_tui.engine.detect import diagnose
+    from tests.unit.test_detect_candidates import write_context
+
+    write_context(tmp_path, "build-server", over_ssh.url)
+    found = await diagnose(env={"HOME": str(tmp_path)}, home=tmp_path, timeout=3.0)
+    assert found.engine is not None, found.headline
+    assert found.engine.source == "Docker context 'build-server'"
+    assert found.engine.url == over_ssh.url and "over SSH" in (found.engine.remote or "")
+
+
 # --------------------------------------------------------------------------------------------
 # Diagnoses
 # --------------------------------------------------------------------------------------------
