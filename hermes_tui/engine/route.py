@@ -46,9 +46,9 @@ def engine_is_remote(engine: EngineInfo) -> bool:
     """Whether the engine's files are not this machine's files, so a bind mount of the
     profile folder would mount nothing of ours: True for ``ssh://`` and for any TCP URL
     (loopback included: a TCP engine may be a VM or another box behind a forward); False
-    for unix sockets and Apple Container."""
-    scheme = urlsplit(engine.url).scheme
-    return scheme == "ssh" or scheme in _TCP_SCHEMES
+    for unix sockets and Apple Container. The same test as `EngineInfo.remote`, which
+    names the host for the screens."""
+    return engine.remote is not None
 
 
 class ApiRoute:
