@@ -81,3 +81,31 @@ def test_example_call_is_one_line_when_it_fits_and_a_shell_continuation_when_not
     assert narrow.splitlines() == [f"curl {url}/models \\",
                                    '  -H "Authorization: Bearer $API_SERVER_KEY"']
     assert all(len(line) <= 44 for line in narrow.splitlines())
+
+
+async def test_a_relayout_pending_when_completion_gives_way_to_the_dashboard_is_dropped(
+        make_app, paths):
+    """A resize of the API block schedules a relayout after the next refresh; when ``d``
+    replaces Completion first, the block's rows are already pruned and the relayout must
+    not look for them (CI once stopped the app here with NoMatches '#api-key')."""
+    from hermes_tui.ui.screens.dashboard import DashboardScreen
+
+    with_api_key(paths, "my-bot", port=8650)
+    app = make_app(at(StepId.DONE, profile="my-bot"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        block = app.screen.query_one(ApiAccess)
+        assert block.display and block.api is not None
+        # Textual prunes a removed screen from the leaves up: the rows go first, while
+        # the block is still attached. That is the moment a pending relayout can run.
+        await block.query(".api-value").remove()
+        assert block.is_attached
+        block._relayout()
+        block.call_after_refresh(block._relayout)
+        app.switch_screen(DashboardScreen())
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+        assert app.return_code is None and app._exception is None

@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.reactive import reactive
 from textual.widgets import Static
@@ -192,9 +193,17 @@ class ApiAccess(Vertical):
         call.update(example_call(self.api.base_url, call.content_region.width))
 
     def _relayout(self) -> None:
-        if self.api is not None and self.is_attached:  # the screen may be gone by now
+        """Redo the width-dependent lines after a resize. It runs after the next refresh,
+        by which time the screen may be going away: Textual prunes from the leaves up, so
+        the rows can be gone while this block is still attached. Then there is nothing to
+        lay out."""
+        if self.api is None or not self.is_attached or self._pruning:
+            return
+        try:
             self._show_key()
             self._show_url_and_call()
+        except NoMatches:
+            return
 
     def on_resize(self, event: Resize) -> None:
         self.call_after_refresh(self._relayout)
