@@ -85,7 +85,7 @@ async def until(pilot, condition: Callable[[], bool], what: str) -> None:
 
 async def settled(pilot, bars: CountingBars) -> None:
     """Wait until the bars show the model and that repaint reached the screen."""
-    await until(pilot, lambda: bars.up_to_date and not bars._pending, "the bars did not repaint")
+    await until(pilot, lambda: bars.up_to_date and bars.throttle.idle, "the bars did not repaint")
     await pilot.pause()
     await pilot.pause()  # the screen's next update draws what the repaint marked
 
@@ -139,10 +139,10 @@ async def test_nothing_is_repainted_or_scheduled_while_the_model_is_unchanged():
         bars.drawn.clear()
         scheduled, repaints = bars.scheduled, bars.repaints
         for _ in range(5):  # five repaint periods with no event
-            await pilot.pause(bars._period)
+            await pilot.pause(bars.throttle.period)
         assert (bars.scheduled, bars.repaints) == (scheduled, repaints)
         assert bars.drawn == Counter()
-        assert bars._timer is None and not bars._pending
+        assert bars.throttle.idle
 
 
 async def test_a_burst_of_events_schedules_one_repaint():

@@ -14,7 +14,6 @@ few rows: the figures of the layers that moved, and the totals.
 
 from __future__ import annotations
 
-import time
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -23,12 +22,12 @@ from textual.content import Content
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.style import Style
-from textual.timer import Timer
 from textual.visual import Visual
 from textual.widget import Widget
 
 from hermes_tui.engine.pull import Layer, LayerState, PullProgress
 from hermes_tui.ui.glyphs import plain_console
+from hermes_tui.ui.widgets.throttle import Throttle
 
 _STATE_STYLE = {
     LayerState.WAITING: "$text-muted",
@@ -156,23 +155,21 @@ class LayerBars(Widget):
     def __init__(self, progress: PullProgress | None = None, fps: float = 10.0, **kwargs) -> None:
         super().__init__(**kwargs)
         self.progress = progress
-        self._period = 1 / fps
         self._drawn = -1
         #: The model as of the last repaint, row by row, and the rows at ``_rows_width``.
         self._facts: list[Facts] = []
         self._rows: list[Row] = []
         self._rows_width = 0
         self._height = 1
-        self._timer: Timer | None = None
-        self._pending = False  # a repaint is scheduled (on the timer or next in the queue)
-        self._painted = 0.0  # time.monotonic() of the last repaint
+        #: Repaints at most ``fps`` times a second, on this widget's loop.
+        self.throttle = Throttle(self, self._repaint, 1 / fps, name="layer-bars")
         self._strips: LRUCache[tuple[int, Row], Strip] = LRUCache(1024)
         self._styles: dict[str, Style] = {}
         self._strips_for: tuple[object, ...] = ()
 
     def on_mount(self) -> None:
         if self.progress is not None:
-            self._repaint()  # and a change before the mount, which scheduled nothing
+            self.throttle.flush()  # and a change before the mount, which scheduled nothing
 
     def on_unmount(self) -> None:
         if self.progress is not None:
@@ -184,7 +181,7 @@ class LayerBars(Widget):
             self.progress.on_next_change(None)
         self.progress = progress
         self._drawn = -1
-        self._repaint()
+        self.throttle.flush()
 
     @property
     def up_to_date(self) -> bool:
@@ -193,24 +190,14 @@ class LayerBars(Widget):
 
     def flush(self) -> None:
         """Repaint now (the pull ended: the last state must not wait for the timer)."""
-        if self._timer is not None:
-            self._timer.stop()
-        self._repaint()
+        self.throttle.flush()
 
     def _changed(self) -> None:
         """The model changed after the last repaint: one repaint, a period after that one
         (at once after a quiet spell, so a lone change shows without delay)."""
-        if self._pending or not self.is_attached:
-            return
-        self._pending = True
-        delay = self._painted + self._period - time.monotonic()
-        if delay > 0:
-            self._timer = self.set_timer(delay, self._repaint, name="layer-bars")
-        else:
-            self.call_later(self._repaint)
+        self.throttle.request()
 
     def _repaint(self) -> None:
-        self._timer, self._pending = None, False
         progress = self.progress
         if progress is None:
             return
@@ -219,7 +206,6 @@ class LayerBars(Widget):
         if progress.version == self._drawn:
             return
         self._drawn = progress.version
-        self._painted = time.monotonic()
         facts = overall_facts(progress)
         facts.append(_BLANK)
         facts.extend(layer_facts(layer) for layer in progress.layers.values())
