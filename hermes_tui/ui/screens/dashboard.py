@@ -20,7 +20,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Log, OptionList, Static
+from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker
 
@@ -34,6 +34,7 @@ from hermes_tui.ui.stylesheets import stylesheet
 from hermes_tui.ui.widgets.api_access import KEY_BINDINGS, ApiAccess, RevealsApiKey, engine_line
 from hermes_tui.ui.widgets.gateway_stats import GatewayStats
 from hermes_tui.ui.widgets.problem_view import ProblemView
+from hermes_tui.ui.widgets.stream_log import StreamLog
 from hermes_tui.ui.widgets.status_line import StatusLine
 from hermes_tui.ui.widgets.summary import label_table
 
@@ -169,7 +170,7 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
                 with VerticalScroll(id="dash-middle"):
                     yield Static("", id="dash-details", classes="summary")
                     yield Static("", id="dash-side", classes="summary")
-                log = Log(max_lines=LOG_LINES, id="dash-log", auto_scroll=True)
+                log = StreamLog(max_lines=LOG_LINES, id="dash-log", auto_scroll=True)
                 log.border_title = "Gateway log (l hides it)"
                 yield log
         yield Footer(compact=True, show_command_palette=False)
@@ -352,9 +353,9 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
             exit_code = () if error.exit_code is None else (f"Exit code: {error.exit_code}",)
             self.say(replace(error.problem, details=exit_code))
             if error.log_tail:
-                log = self.query_one("#dash-log", Log)
+                log = self.query_one("#dash-log", StreamLog)
                 log.display = True
-                log.write_lines(["--- last log lines ---", *error.log_tail])
+                log.feed("--- last log lines ---", *error.log_tail)
             status = await gateway.status()
         self._busy = None
         self.show_status(status)
@@ -380,7 +381,7 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
             self._watch()  # the watch ended (the engine went away): follow it again
 
     def action_logs(self) -> None:
-        log = self.query_one("#dash-log", Log)
+        log = self.query_one("#dash-log", StreamLog)
         log.display = not log.display
 
     def _streaming(self, group: str) -> bool:
@@ -402,13 +403,13 @@ class DashboardScreen(ReportsWorkerFailures, RevealsApiKey, Screen[None]):
         gateway = await self.app.profile_gateway()
         if gateway is None:
             return
-        log = self.query_one("#dash-log", Log)
+        log = self.query_one("#dash-log", StreamLog)
         log.clear()  # the tail below repeats the lines already shown
         async with engine_client(gateway.engine) as docker:
             lines = follow_logs(docker, gateway.profile, tail=100)
             async with contextlib.aclosing(lines):
                 async for line in lines:
-                    log.write_line(line)
+                    log.feed(line)
 
     @work(exclusive=True, group="dashboard-stats", exit_on_error=False)
     async def _stats(self) -> None:
