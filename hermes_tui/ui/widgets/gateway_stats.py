@@ -56,6 +56,10 @@ class GatewayStats(Widget):
                 yield Sparkline([], id="stats-memory-plot")
 
     def add(self, sample: StatsSample) -> None:
+        """One more reading. The stream may outlive the panel (the dashboard is going
+        away, its widgets pruned first): then there is nothing to show it on."""
+        if not self.is_running:
+            return
         self._cpu.append(sample.cpu_percent)
         self._memory.append(float(sample.memory))
         self.add_class("-has-data")
@@ -66,6 +70,8 @@ class GatewayStats(Widget):
 
     def stopped(self) -> None:
         """The stream ended (the gateway stopped): the plots stay, the labels say so."""
+        if not self.is_running:
+            return
         self.query_one("#stats-cpu", Static).update("CPU     not running")
         self.query_one("#stats-memory", Static).update("Memory  not running")
 
