@@ -83,29 +83,39 @@ def test_example_call_is_one_line_when_it_fits_and_a_shell_continuation_when_not
     assert all(len(line) <= 44 for line in narrow.splitlines())
 
 
-async def test_a_relayout_pending_when_completion_gives_way_to_the_dashboard_is_dropped(
-        make_app, paths):
-    """A resize of the API block schedules a relayout after the next refresh; when ``d``
-    replaces Completion first, the block's rows are already pruned and the relayout must
-    not look for them (CI once stopped the app here with NoMatches '#api-key')."""
-    from hermes_tui.ui.screens.dashboard import DashboardScreen
+class ProbingAccess(ApiAccess):
+    """The real block, running a relayout at the worst moment Textual offers: its Unmount,
+    when its rows are already pruned but it is still attached. That is where a relayout
+    scheduled by a resize lands when ``d`` replaces Completion with the dashboard."""
 
-    with_api_key(paths, "my-bot", port=8650)
-    app = make_app(at(StepId.DONE, profile="my-bot"))
+    seen: tuple[bool, int] | None = None
+
+    def on_unmount(self) -> None:
+        type(self).seen = (self.is_attached, len(self.query(".api-value")))
+        self._relayout()
+
+
+async def test_a_relayout_while_the_block_is_pruned_does_nothing(paths):
+    """CI once stopped the app here with NoMatches '#api-key'."""
+    from textual.app import App
+
+    from hermes_tui.engine.api_server import read_api_server
+
+    api = read_api_server(with_api_key(paths, "my-bot", port=8650))
+
+    class BlockApp(App):
+        def compose(self):
+            yield ProbingAccess()
+
+        def on_mount(self) -> None:
+            self.query_one(ProbingAccess).show(api)
+
+    app = BlockApp()
     async with app.run_test(size=(100, 30)) as pilot:
-        await app.workers.wait_for_complete()
         await pilot.pause()
-        block = app.screen.query_one(ApiAccess)
-        assert block.display and block.api is not None
-        # Textual prunes a removed screen from the leaves up: the rows go first, while
-        # the block is still attached. That is the moment a pending relayout can run.
-        await block.query(".api-value").remove()
-        assert block.is_attached
-        block._relayout()
-        block.call_after_refresh(block._relayout)
-        app.switch_screen(DashboardScreen())
+        block = app.query_one(ProbingAccess)
+        assert block.display and "8650" in str(block.query_one("#api-url", Static).render())
+        await block.remove()
         await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert isinstance(app.screen, DashboardScreen)
-        assert app.return_code is None and app._exception is None
+    assert ProbingAccess.seen == (True, 0)  # attached, its rows gone: the moment it failed
+    assert app._exception is None

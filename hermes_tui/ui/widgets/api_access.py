@@ -14,7 +14,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.reactive import reactive
 from textual.widgets import Static
@@ -194,16 +193,11 @@ class ApiAccess(Vertical):
 
     def _relayout(self) -> None:
         """Redo the width-dependent lines after a resize. It runs after the next refresh,
-        by which time the screen may be going away: Textual prunes from the leaves up, so
-        the rows can be gone while this block is still attached. Then there is nothing to
-        lay out."""
-        if self.api is None or not self.is_attached or self._pruning:
-            return
-        try:
+        by which time the screen may be going away: Textual stops this block, then prunes
+        its rows while it is still attached. A stopped block has nothing to lay out."""
+        if self.api is not None and self.is_running:
             self._show_key()
             self._show_url_and_call()
-        except NoMatches:
-            return
 
     def on_resize(self, event: Resize) -> None:
         self.call_after_refresh(self._relayout)
