@@ -122,5 +122,5 @@ async def test_quitting_while_a_stream_feeds_the_log_is_clean():
         app = StreamingApp()
         async with app.run_test() as pilot:
             log = app.screen.query_one(StreamLog)
-            await until(pilot, lambda: log.line_count > 0, "the stream wrote nothing")
+            await until(pilot, lambda log=log: log.line_count > 0, "the stream wrote nothing")
         assert app._exception is None

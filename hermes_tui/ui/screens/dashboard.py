@@ -34,8 +34,8 @@ from hermes_tui.ui.stylesheets import stylesheet
 from hermes_tui.ui.widgets.api_access import KEY_BINDINGS, ApiAccess, RevealsApiKey, engine_line
 from hermes_tui.ui.widgets.gateway_stats import GatewayStats
 from hermes_tui.ui.widgets.problem_view import ProblemView
-from hermes_tui.ui.widgets.stream_log import StreamLog
 from hermes_tui.ui.widgets.status_line import StatusLine
+from hermes_tui.ui.widgets.stream_log import StreamLog
 from hermes_tui.ui.widgets.summary import label_table
 
 LOG_LINES = 500

@@ -14,7 +14,6 @@ few rows: the figures of the layers that moved, and the totals.
 
 from __future__ import annotations
 
-
 from rich.cells import cell_len
 from rich.segment import Segment
 from textual.cache import LRUCache
