@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.support.engine import EngineError, LocalEngine, can_run
 from tests.support.hermes import HermesVenv
+
+if TYPE_CHECKING:
+    from tests.support.openai_router import OpenAIRouter
 
 
 def _in_ci() -> bool:
@@ -321,3 +325,15 @@ def visible_dir() -> Iterator[Path]:
     """A temp folder `ssh_user` can search (pytest's `tmp_path` is root-only)."""
     with sshd.visible_dir() as path:
         yield path
+
+
+@pytest.fixture
+def hermes_router() -> Iterator[OpenAIRouter]:
+    """The router double of the real-Hermes tests (tests/support/real_hermes.py)."""
+    from tests.support.real_hermes import router_double
+
+    server = router_double()
+    try:
+        yield server
+    finally:
+        server.stop()

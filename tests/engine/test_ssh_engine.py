@@ -335,20 +335,6 @@ def test_a_killed_hermes_tui_leaves_no_ssh_connection_behind(over_ssh):
         child.wait()
 
 
-@pytest.fixture
-def hermes_router():
-    """The router double the real-Hermes tests use (same models, key and reply)."""
-    from tests.engine.test_real_hermes import MODELS, ROUTER_KEY
-    from tests.support.openai_router import OpenAIRouter
-
-    server = OpenAIRouter(models=list(MODELS), api_key=ROUTER_KEY,
-                          reply="Hello from the router double.").start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def test_real_hermes_over_ssh_runs_from_a_volume_and_chats_through_the_connection(
         over_ssh, local_engine, hermes_image, hermes_router, tmp_path):
     """The oracle over ssh://: ``setup`` starts the image holding the real Hermes from a
@@ -356,23 +342,15 @@ def test_real_hermes_over_ssh_runs_from_a_volume_and_chats_through_the_connectio
     reaches the router with the profile's default model."""
     import asyncio
     import os
-    import subprocess
-    import sys
 
     from hermes_tui.envfile import read_env
-    from tests.engine.test_real_hermes import HEALTH_WAIT, chat_through_the_gateway, setup_env
+    from tests.support.real_hermes import chat_through_the_gateway, run_setup, setup_env
 
-    router = hermes_router
     data = tmp_path / "data"
     env = setup_env(data / "home")
     env[SSH_CONFIG_ENV] = os.environ[SSH_CONFIG_ENV]
-    argv = [sys.executable, "-m", "hermes_tui.cli", "setup", "--non-interactive",
-            "--profile", "bot", "--router-url", router.url, "--default-model", "big-70b",
-            "--data-dir", str(data), "--docker-host", over_ssh.url, "--image", hermes_image,
-            "--health-timeout", str(HEALTH_WAIT)]
     try:
-        done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False,
-                              timeout=HEALTH_WAIT + 300, stdin=subprocess.DEVNULL, cwd="/")
+        done = run_setup(over_ssh.url, hermes_image, data, hermes_router, env=env)
         report = f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
         assert done.returncode == 0, report
         assert "(hermes-agent 0.19.0)" in done.stdout and "over SSH" in done.stdout, report
@@ -386,7 +364,7 @@ def test_real_hermes_over_ssh_runs_from_a_volume_and_chats_through_the_connectio
         async def forward() -> int:
             return await connection_for(over_ssh.url).forward(port)
 
-        chat_through_the_gateway(asyncio.run(forward()), key, router)
+        chat_through_the_gateway(asyncio.run(forward()), key, hermes_router)
     finally:
         local_engine.engine_request("DELETE", "/containers/hermes-bot?force=1")
         local_engine.engine_request("DELETE", "/volumes/hermes-bot-data?force=1")
